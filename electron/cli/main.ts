@@ -1,0 +1,35 @@
+import { Command, Option } from 'commander';
+import { VetbenchError } from '../../engine/errors.js';
+import { vetbenchVersion } from '../../engine/paths.js';
+import { registerEncode } from './commands/encode.js';
+import { registerInfo } from './commands/info.js';
+import { registerInspectModel } from './commands/inspect-model.js';
+import { registerTokenize } from './commands/tokenize.js';
+
+/** The `vetbench` command line. Each command lives in its own module under commands/. */
+const program = new Command()
+  .name('vetbench')
+  .description('Vet, attack and harden CLIP-style vision-language models against backdoors, offline.')
+  .version(vetbenchVersion())
+  .showHelpAfterError()
+  .addOption(new Option('--debug', 'print stack traces of unexpected errors'));
+
+registerInfo(program);
+registerInspectModel(program);
+registerTokenize(program);
+registerEncode(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof VetbenchError) {
+    console.error(`vetbench: ${e.describe()}`);
+    process.exitCode = 2;
+  } else {
+    const err = e as Error;
+    console.error(`vetbench: ${err.message}`);
+    if (program.opts<{ debug?: boolean }>().debug) console.error(err.stack);
+    else console.error('  -> This is unexpected; rerun with --debug and report the stack trace.');
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,72 @@
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { initTfBackend, type BackendReport, type TfBackendChoice } from './tensor/backend.js';
+import { onnxRuntimeInfo, type OnnxRuntimeInfo } from './onnx/session.js';
+import { vetbenchVersion } from './paths.js';
+
+const require = createRequire(import.meta.url);
+
+function versionOf(pkg: string): string | null {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/** Which executor does each kind of work, and why (shown by `vetbench info`, recorded in run provenance). */
+export interface WorkRouting {
+  readonly kind: string;
+  readonly executor: string;
+  readonly why: string;
+}
+
+export interface RuntimeInfo {
+  readonly vetbench: string;
+  readonly node: string;
+  readonly platform: string;
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly tfjs: BackendReport;
+  readonly onnx: OnnxRuntimeInfo;
+  readonly routing: readonly WorkRouting[];
+  readonly packages: Readonly<Record<string, string | null>>;
+}
+
+export async function runtimeInfo(forced?: TfBackendChoice): Promise<RuntimeInfo> {
+  const tfjs = await initTfBackend(forced);
+  const onnx = onnxRuntimeInfo();
+  const onnxProvider = onnx.providers[0] ?? 'cpu';
+  const routing: WorkRouting[] = [
+    {
+      kind: 'forward-only (evaluation, scanning, feature extraction, frozen reference pass)',
+      executor: `onnxruntime ${onnxProvider}`,
+      why: 'graph-optimised kernels, several times faster than TF.js for inference',
+    },
+    {
+      kind: 'gradients (prompt tuning, trigger optimisation, fine-tuning, explanations)',
+      executor: `TF.js ${tfjs.selected}`,
+      why: 'onnxruntime-node has no autodiff; TF.js differentiates the same tensor program',
+    },
+  ];
+  return {
+    vetbench: vetbenchVersion(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    tfjs,
+    onnx,
+    routing,
+    packages: {
+      '@tensorflow/tfjs': versionOf('@tensorflow/tfjs'),
+      '@tensorflow/tfjs-backend-wasm': versionOf('@tensorflow/tfjs-backend-wasm'),
+      '@tensorflow/tfjs-node': versionOf('@tensorflow/tfjs-node'),
+      '@tensorflow/tfjs-node-gpu': versionOf('@tensorflow/tfjs-node-gpu'),
+      'onnxruntime-node': versionOf('onnxruntime-node'),
+      sharp: versionOf('sharp'),
+    },
+  };
+}
