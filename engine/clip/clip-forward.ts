@@ -68,7 +68,8 @@ export function residualBlock<T>(
   const h = ops.layerNorm(x, p.get(`${prefix}.ln_1.weight`), p.get(`${prefix}.ln_1.bias`), LAYER_NORM_EPS);
   const qkv = ops.linear(h, p.get(`${prefix}.attn.in_proj_weight`), p.get(`${prefix}.attn.in_proj_bias`));
   const [q, k, v] = ops.split(qkv, [width, width, width], 2) as [T, T, T];
-  const toHeads = (t: T, perm: readonly number[]): T => ops.transpose(ops.reshape(t, [n, tokens, heads, headDim]), perm);
+  const toHeads = (t: T, perm: readonly number[]): T =>
+    ops.transpose(ops.reshape(t, [n, tokens, heads, headDim]), perm);
   const qh = toHeads(ops.mul(q, ops.scalar(1 / Math.sqrt(headDim))), [0, 2, 1, 3]);
   const kt = toHeads(k, [0, 2, 3, 1]); // [N, H, d, T]: plain product, no transposed operand
   const vh = toHeads(v, [0, 2, 1, 3]);
@@ -76,10 +77,17 @@ export function residualBlock<T>(
   if (options.mask) scores = ops.add(scores, options.mask);
   const attention = ops.softmax(scores);
   const context = ops.reshape(ops.transpose(ops.matMul(attention, vh), [0, 2, 1, 3]), [n, tokens, width]);
-  const attnOut = ops.linear(context, p.get(`${prefix}.attn.out_proj.weight`), p.get(`${prefix}.attn.out_proj.bias`));
+  const attnOut = ops.linear(
+    context,
+    p.get(`${prefix}.attn.out_proj.weight`),
+    p.get(`${prefix}.attn.out_proj.bias`),
+  );
   const x1 = ops.add(x, attnOut);
   const h2 = ops.layerNorm(x1, p.get(`${prefix}.ln_2.weight`), p.get(`${prefix}.ln_2.bias`), LAYER_NORM_EPS);
-  const fc = quickGelu(ops, ops.linear(h2, p.get(`${prefix}.mlp.c_fc.weight`), p.get(`${prefix}.mlp.c_fc.bias`)));
+  const fc = quickGelu(
+    ops,
+    ops.linear(h2, p.get(`${prefix}.mlp.c_fc.weight`), p.get(`${prefix}.mlp.c_fc.bias`)),
+  );
   const mlp = ops.linear(fc, p.get(`${prefix}.mlp.c_proj.weight`), p.get(`${prefix}.mlp.c_proj.bias`));
   return { out: ops.add(x1, mlp), attention: options.collect ? attention : null };
 }
@@ -90,7 +98,11 @@ export function visionStem<T>(g: ClipGraph<T>, pixels: T): T {
   const { width, patchSize: patch } = config.vision;
   const grid = gridSize(config.vision);
   const [n, channels, height, widthPx] = ops.shape(pixels) as [number, number, number, number];
-  if (channels !== 3 || height !== config.vision.imageResolution || widthPx !== config.vision.imageResolution) {
+  if (
+    channels !== 3 ||
+    height !== config.vision.imageResolution ||
+    widthPx !== config.vision.imageResolution
+  ) {
     throw new Error(
       `pixels have shape [${ops.shape(pixels).join(', ')}]; this model needs [N, 3, ${config.vision.imageResolution}, ${config.vision.imageResolution}]`,
     );
@@ -111,11 +123,10 @@ export function insertPrompts<T>(g: ClipGraph<T>, x: T, prompts: DeepPrompts<T>,
   const [, promptLen] = ops.shape(prompts.tensors) as [number, number, number];
   const base = 1 + gridSize(config.vision) ** 2;
   const kept = ops.slice(x, [0, 0, 0], [n, base, width]);
-  const prompt = ops.reshape(ops.slice(prompts.tensors, [block - prompts.depth, 0, 0], [1, promptLen, width]), [
-    1,
-    promptLen,
-    width,
-  ]);
+  const prompt = ops.reshape(
+    ops.slice(prompts.tensors, [block - prompts.depth, 0, 0], [1, promptLen, width]),
+    [1, promptLen, width],
+  );
   return ops.concat([kept, ops.mul(ones(ops, [n, 1, 1]), prompt)], 1);
 }
 
@@ -138,11 +149,18 @@ export function visionBlocks<T>(
   let stream = x;
   for (let i = from; i < to; i++) {
     if (options.prompts && i >= options.prompts.depth) stream = insertPrompts(g, stream, options.prompts, i);
-    const collect = collectAttention === 'all' || (collectAttention === 'last' && i === config.vision.layers - 1);
-    const { out, attention } = residualBlock(g, `visual.transformer.resblocks.${i}`, config.vision.heads, stream, {
-      mask: null,
-      collect,
-    });
+    const collect =
+      collectAttention === 'all' || (collectAttention === 'last' && i === config.vision.layers - 1);
+    const { out, attention } = residualBlock(
+      g,
+      `visual.transformer.resblocks.${i}`,
+      config.vision.heads,
+      stream,
+      {
+        mask: null,
+        collect,
+      },
+    );
     stream = out;
     if (attention) sink.attentions.push(attention);
     if (options.collectCls) sink.cls.push(classToken(ops, stream));
@@ -154,7 +172,12 @@ export function visionBlocks<T>(
 /** ln_post of the class token, then the projection: encode_image. */
 export function visionHead<T>(g: ClipGraph<T>, x: T): T {
   const { ops, params: p } = g;
-  const cls = ops.layerNorm(classToken(ops, x), p.get('visual.ln_post.weight'), p.get('visual.ln_post.bias'), LAYER_NORM_EPS);
+  const cls = ops.layerNorm(
+    classToken(ops, x),
+    p.get('visual.ln_post.weight'),
+    p.get('visual.ln_post.bias'),
+    LAYER_NORM_EPS,
+  );
   return ops.matMul(cls, p.get('visual.proj'));
 }
 
@@ -197,7 +220,8 @@ export function endOfTextMask(input: TextInput, contextLength: number): Float32A
   for (let r = 0; r < input.rows; r++) {
     let best = 0;
     for (let j = 1; j < contextLength; j++) {
-      if ((input.ids[r * contextLength + j] as number) > (input.ids[r * contextLength + best] as number)) best = j;
+      if ((input.ids[r * contextLength + j] as number) > (input.ids[r * contextLength + best] as number))
+        best = j;
     }
     mask[r * contextLength + best] = 1;
   }
@@ -215,7 +239,9 @@ export function encodeText<T>(g: ClipGraph<T>, input: TextInput, context?: TextC
   const { ops, params: p, config } = g;
   const { contextLength, width, layers, heads } = config.text;
   if (input.ids.length !== input.rows * contextLength) {
-    throw new Error(`token ids hold ${input.ids.length} values; ${input.rows} rows need ${input.rows * contextLength}`);
+    throw new Error(
+      `token ids hold ${input.ids.length} values; ${input.rows} rows need ${input.rows * contextLength}`,
+    );
   }
   let x = ops.gatherRows(p.get('token_embedding.weight'), input.ids, [input.rows, contextLength]);
   if (context) x = spliceContext(ops, x, context.vectors, input.rows, width);
@@ -225,7 +251,10 @@ export function encodeText<T>(g: ClipGraph<T>, input: TextInput, context?: TextC
     x = residualBlock(g, `transformer.resblocks.${i}`, heads, x, { mask, collect: false }).out;
   }
   x = ops.layerNorm(x, p.get('ln_final.weight'), p.get('ln_final.bias'), LAYER_NORM_EPS);
-  const eot = ops.constant({ data: endOfTextMask(input, contextLength), shape: [input.rows, contextLength, 1] });
+  const eot = ops.constant({
+    data: endOfTextMask(input, contextLength),
+    shape: [input.rows, contextLength, 1],
+  });
   const pooled = ops.sum(ops.mul(x, eot), [1]);
   return ops.matMul(pooled, p.get('text_projection'));
 }
@@ -236,7 +265,10 @@ function spliceContext<T>(ops: TensorOps<T>, x: T, vectors: T, rows: number, wid
   let ctx: T;
   if (shape.length === 2) ctx = ops.mul(ones(ops, [rows, 1, 1]), ops.reshape(vectors, [1, m, width]));
   else if (shape.length === 3 && shape[0] === rows) ctx = vectors;
-  else throw new Error(`text context has shape [${shape.join(', ')}]; expected [M, ${width}] or [${rows}, M, ${width}]`);
+  else
+    throw new Error(
+      `text context has shape [${shape.join(', ')}]; expected [M, ${width}] or [${rows}, M, ${width}]`,
+    );
   const contextLength = ops.shape(x)[1] as number;
   return ops.concat(
     [

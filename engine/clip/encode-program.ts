@@ -10,11 +10,7 @@ import {
 
 /** What `vetbench encode` and the evaluation paths compute, named as the output files. */
 export type EncodeOutputName =
-  | 'image_embeds'
-  | 'text_embeds'
-  | 'logits_per_image'
-  | 'vision_cls_per_layer'
-  | 'vision_last_attention';
+  'image_embeds' | 'text_embeds' | 'logits_per_image' | 'vision_cls_per_layer' | 'vision_last_attention';
 
 export const ENCODE_OUTPUTS: readonly EncodeOutputName[] = [
   'image_embeds',
@@ -62,7 +58,8 @@ export function encodeProgram<T>(
     imageEmbeds = vision.embeds;
     if (wanted.has('image_embeds')) out.image_embeds = vision.embeds;
     if (wanted.has('vision_cls_per_layer')) out.vision_cls_per_layer = stackRows(g.ops, vision.cls);
-    if (wanted.has('vision_last_attention') && vision.attentions[0]) out.vision_last_attention = vision.attentions[0];
+    if (wanted.has('vision_last_attention') && vision.attentions[0])
+      out.vision_last_attention = vision.attentions[0];
   }
   if (inputs.text) {
     textEmbeds = encodeText(g, inputs.text, inputs.context ? { vectors: inputs.context } : undefined);

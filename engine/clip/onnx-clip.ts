@@ -34,7 +34,10 @@ export class OnnxClip {
     const g: ClipGraph<Sym> = { ops, params, config: this.weights.config };
     const pixels = request.pixels ? graph.addInput('pixels', request.pixels.shape) : undefined;
     const prompts = request.prompts
-      ? { depth: request.prompts.depth, tensors: graph.addInput('visual_prompts', request.prompts.tensors.shape) }
+      ? {
+          depth: request.prompts.depth,
+          tensors: graph.addInput('visual_prompts', request.prompts.tensors.shape),
+        }
       : undefined;
     const context = request.context ? graph.addInput('text_context', request.context.shape) : undefined;
     const outputs = encodeProgram(
@@ -54,15 +57,20 @@ export class OnnxClip {
 
   private sessionKey(request: EncodeRequest): string {
     const h = createHash('sha256');
-    h.update(JSON.stringify({
-      pixels: request.pixels?.shape,
-      prompts: request.prompts ? [request.prompts.depth, request.prompts.tensors.shape] : null,
-      context: request.context?.shape,
-      outputs: [...request.outputs].sort(),
-      rows: request.text?.rows,
-    }));
+    h.update(
+      JSON.stringify({
+        pixels: request.pixels?.shape,
+        prompts: request.prompts ? [request.prompts.depth, request.prompts.tensors.shape] : null,
+        context: request.context?.shape,
+        outputs: [...request.outputs].sort(),
+        rows: request.text?.rows,
+      }),
+    );
     // Token ids are baked into the graph as constants, so they are part of the key.
-    if (request.text) h.update(new Uint8Array(request.text.ids.buffer, request.text.ids.byteOffset, request.text.ids.byteLength));
+    if (request.text)
+      h.update(
+        new Uint8Array(request.text.ids.buffer, request.text.ids.byteOffset, request.text.ids.byteLength),
+      );
     return h.digest('hex');
   }
 

@@ -7,7 +7,9 @@ import { toHost, toTf, type TfjsClip } from './tfjs-clip.js';
 export async function encodeWithTfjs(model: TfjsClip, request: EncodeRequest): Promise<EncodeResult> {
   const outputs = tf.tidy(() => {
     const pixels = request.pixels ? toTf(request.pixels) : undefined;
-    const prompts = request.prompts ? { depth: request.prompts.depth, tensors: toTf(request.prompts.tensors) } : undefined;
+    const prompts = request.prompts
+      ? { depth: request.prompts.depth, tensors: toTf(request.prompts.tensors) }
+      : undefined;
     const context = request.context ? toTf(request.context) : undefined;
     return encodeProgram(
       model.graph,
