@@ -16,6 +16,17 @@ export interface ClipGraph<T> {
   readonly ops: TensorOps<T>;
   readonly params: ClipParams<T>;
   readonly config: ClipConfig;
+  /**
+   * How token ids enter the program. By default they are constants (gathered rows and a one-hot end-of-text
+   * mask); a traced graph instead reads them from graph inputs so one session serves any texts of that shape.
+   */
+  readonly tokens?: (input: TextInput) => TokenTensors<T>;
+}
+
+/** Token embeddings [T, ctx, W] and the end-of-text selection mask [T, ctx, 1]. */
+export interface TokenTensors<T> {
+  readonly embeddings: T;
+  readonly eotMask: T;
 }
 
 /** Deep visual prompts: `tensors` [L-D, b, W] enter before blocks D..L-1. */
@@ -235,6 +246,14 @@ export function causalMask(length: number): Float32Array {
   return mask;
 }
 
+function constantTokens<T>(g: ClipGraph<T>, input: TextInput): TokenTensors<T> {
+  const contextLength = g.config.text.contextLength;
+  return {
+    embeddings: g.ops.gatherRows(g.params.get('token_embedding.weight'), input.ids, [input.rows, contextLength]),
+    eotMask: g.ops.constant({ data: endOfTextMask(input, contextLength), shape: [input.rows, contextLength, 1] }),
+  };
+}
+
 export function encodeText<T>(g: ClipGraph<T>, input: TextInput, context?: TextContext<T>): T {
   const { ops, params: p, config } = g;
   const { contextLength, width, layers, heads } = config.text;
@@ -243,7 +262,8 @@ export function encodeText<T>(g: ClipGraph<T>, input: TextInput, context?: TextC
       `token ids hold ${input.ids.length} values; ${input.rows} rows need ${input.rows * contextLength}`,
     );
   }
-  let x = ops.gatherRows(p.get('token_embedding.weight'), input.ids, [input.rows, contextLength]);
+  const tokens = g.tokens ? g.tokens(input) : constantTokens(g, input);
+  let x = tokens.embeddings;
   if (context) x = spliceContext(ops, x, context.vectors, input.rows, width);
   x = ops.add(x, p.get('positional_embedding'));
   const mask = ops.constant({ data: causalMask(contextLength), shape: [contextLength, contextLength] });
@@ -251,10 +271,7 @@ export function encodeText<T>(g: ClipGraph<T>, input: TextInput, context?: TextC
     x = residualBlock(g, `transformer.resblocks.${i}`, heads, x, { mask, collect: false }).out;
   }
   x = ops.layerNorm(x, p.get('ln_final.weight'), p.get('ln_final.bias'), LAYER_NORM_EPS);
-  const eot = ops.constant({
-    data: endOfTextMask(input, contextLength),
-    shape: [input.rows, contextLength, 1],
-  });
+  const eot = tokens.eotMask;
   const pooled = ops.sum(ops.mul(x, eot), [1]);
   return ops.matMul(pooled, p.get('text_projection'));
 }

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type * as ort from 'onnxruntime-node';
 import { Graph } from '../onnx/graph.js';
 import { toOnnxModel } from '../onnx/serialize.js';
-import { createSession, runSession } from '../onnx/session.js';
+import { createSession, runSession, type OnnxFeed } from '../onnx/session.js';
 import { TraceOps, type Sym } from '../onnx/trace-ops.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
-import type { ClipGraph } from './clip-forward.js';
+import { endOfTextMask, type ClipGraph } from './clip-forward.js';
 import { clipParamTensors } from './clip-params.js';
 import { encodeProgram, type EncodeOutputName } from './encode-program.js';
 import type { EncodeRequest, EncodeResult } from './encode-request.js';
@@ -31,7 +31,19 @@ export class OnnxClip {
         return graph.addInitializer(name, t.data, t.shape);
       },
     };
-    const g: ClipGraph<Sym> = { ops, params, config: this.weights.config };
+    const ctx = this.weights.config.text.contextLength;
+    const g: ClipGraph<Sym> = {
+      ops,
+      params,
+      config: this.weights.config,
+      tokens: (input) => ({
+        embeddings: ops.gatherRowsBy(
+          params.get('token_embedding.weight'),
+          graph.addInput('input_ids', [input.rows, ctx], 'int64'),
+        ),
+        eotMask: graph.addInput('eot_mask', [input.rows, ctx, 1]),
+      }),
+    };
     const pixels = request.pixels ? graph.addInput('pixels', request.pixels.shape) : undefined;
     const prompts = request.prompts
       ? {
@@ -81,8 +93,16 @@ export class OnnxClip {
       session = createSession(this.buildModel(request));
       this.sessions.set(key, session);
     }
-    const feeds: Record<string, HostTensor> = {};
+    const feeds: Record<string, OnnxFeed> = {};
     if (request.pixels) feeds.pixels = request.pixels;
+    if (request.text) {
+      const shape = [request.text.rows, this.weights.config.text.contextLength, 1];
+      feeds.input_ids = {
+        int64: BigInt64Array.from(request.text.ids, (v) => BigInt(v)),
+        shape: shape.slice(0, 2),
+      };
+      feeds.eot_mask = { data: endOfTextMask(request.text, shape[1] as number), shape };
+    }
     if (request.prompts) feeds.visual_prompts = request.prompts.tensors;
     if (request.context) feeds.text_context = request.context;
     const s = await session;

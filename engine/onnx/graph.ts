@@ -76,7 +76,8 @@ export class Graph {
     attributes: Record<string, AttributeValue> = {},
     outputType: ElementType = 'float32',
   ): GraphValue[] {
-    for (const i of inputs) if (i !== '' && !this.values.has(i)) throw new Error(`${op}: unknown input '${i}'`);
+    for (const i of inputs)
+      if (i !== '' && !this.values.has(i)) throw new Error(`${op}: unknown input '${i}'`);
     const outs = outputShapes.map((shape) => {
       const v = { name: this.fresh(op), shape: [...shape], type: outputType };
       this.values.set(v.name, v);

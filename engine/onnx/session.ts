@@ -44,7 +44,8 @@ export function onnxRuntimeInfo(): OnnxRuntimeInfo {
   else
     unavailable.push({
       provider: 'cuda',
-      reason: 'the CUDA add-on is not installed (installed with ONNXRUNTIME_NODE_INSTALL=skip; reinstall with internet and a GPU)',
+      reason:
+        'the CUDA add-on is not installed (installed with ONNXRUNTIME_NODE_INSTALL=skip; reinstall with internet and a GPU)',
     });
   providers.push('cpu');
   cachedInfo = { version, providers, unavailable, threads: onnxThreads() };
@@ -61,13 +62,26 @@ export async function createSession(model: Uint8Array): Promise<ort.InferenceSes
   });
 }
 
+/** An int64 graph input (token ids). */
+export interface Int64Feed {
+  readonly shape: readonly number[];
+  readonly int64: BigInt64Array;
+}
+
+export type OnnxFeed = HostTensor | Int64Feed;
+
 export async function runSession(
   session: ort.InferenceSession,
-  feeds: Record<string, HostTensor>,
+  feeds: Record<string, OnnxFeed>,
   outputs: readonly string[],
 ): Promise<Record<string, HostTensor>> {
   const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', t.data, [...t.shape]);
+  for (const [name, t] of Object.entries(feeds)) {
+    ortFeeds[name] =
+      'int64' in t
+        ? new ort.Tensor('int64', t.int64, [...t.shape])
+        : new ort.Tensor('float32', t.data, [...t.shape]);
+  }
   const result = await session.run(ortFeeds, [...outputs]);
   const out: Record<string, HostTensor> = {};
   for (const name of outputs) {

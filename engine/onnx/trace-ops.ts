@@ -107,7 +107,8 @@ export class TraceOps implements TensorOps<Sym> {
     const total = x.shape.reduce((a, b) => a * b, 1);
     const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const resolved = shape.map((d) => (d === -1 ? total / known : d));
-    if (resolved.reduce((a, b) => a * b, 1) !== total) throw new Error(`cannot reshape [${x.shape}] to [${shape}]`);
+    if (resolved.reduce((a, b) => a * b, 1) !== total)
+      throw new Error(`cannot reshape [${x.shape}] to [${shape}]`);
     return this.node('Reshape', [x, this.int64s(resolved)], resolved);
   }
   transpose(x: Sym, perm: readonly number[]): Sym {
@@ -170,7 +171,8 @@ export class TraceOps implements TensorOps<Sym> {
       const [rows, cols] = init.shape as [number, number];
       const src = init.data;
       const dst = new Float32Array(src.length);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c] as number;
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c] as number;
       t = this.sym(this.graph.addInitializer(`${weight.name}.T`, dst, [cols, rows]));
     } else {
       t = this.transpose(weight, [1, 0]); // a graph input (trainable): transpose in the graph
@@ -194,9 +196,19 @@ export class TraceOps implements TensorOps<Sym> {
   logSoftmax(x: Sym): Sym {
     return this.node('LogSoftmax', [x], x.shape, { axis: { kind: 'int', value: -1 } });
   }
+  /** Rows of `table` picked by an int64 graph value (a graph input), for graphs reused across texts. */
+  gatherRowsBy(table: Sym, ids: Sym): Sym {
+    return this.node('Gather', [table, ids], [...ids.shape, table.shape[1] as number], {
+      axis: { kind: 'int', value: 0 },
+    });
+  }
   gatherRows(table: Sym, ids: Int32Array, idsShape: readonly number[]): Sym {
     const idx = this.sym(
-      this.graph.addInitializer(`ids_${this.constants++}`, BigInt64Array.from(ids, (v) => BigInt(v)), idsShape),
+      this.graph.addInitializer(
+        `ids_${this.constants++}`,
+        BigInt64Array.from(ids, (v) => BigInt(v)),
+        idsShape,
+      ),
     );
     return this.node('Gather', [table, idx], [...idsShape, table.shape[1] as number], {
       axis: { kind: 'int', value: 0 },

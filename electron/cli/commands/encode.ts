@@ -1,15 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { checkPixels, checkTokenIds, checkVisualPrompts } from '../../../engine/clip/encode-inputs.js';
 import { ENCODE_OUTPUTS, type EncodeOutputName } from '../../../engine/clip/encode-program.js';
 import type { EncodeRequest, EncodeResult } from '../../../engine/clip/encode-request.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
-import { OnnxClip } from '../../../engine/clip/onnx-clip.js';
-import { TfjsClip } from '../../../engine/clip/tfjs-clip.js';
-import { encodeWithTfjs } from '../../../engine/clip/tfjs-encode.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { initTfBackend, parseBackendChoice } from '../../../engine/tensor/backend.js';
 import { readNpyFloat32, readNpyInt32, writeNpy } from '../../../engine/tensor/npy.js';
 
 interface EncodeOptions {
@@ -25,14 +22,18 @@ interface EncodeOptions {
 export function registerEncode(program: Command): void {
   program
     .command('encode')
-    .description('run a CLIP on pre-processed pixels and token ids; write embeddings, logits, class tokens, attention')
+    .description(
+      'run a CLIP on pre-processed pixels and token ids; write embeddings, logits, class tokens, attention',
+    )
     .requiredOption('--model <weights>', 'CLIP weights (.safetensors)')
     .option('--pixels <npy>', 'float32 [N,3,H,W], already normalised')
     .option('--input-ids <npy>', 'integer [T,77] token ids')
     .option('--visual-prompts <npy>', 'float32 [L-D,b,W] deep visual prompts')
     .option('--prompt-depth <D>', 'first prompted block (0-based)')
     .addOption(
-      new Option('--backend <name>', 'executor').choices(['onnx', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).default('onnx'),
+      new Option('--backend <name>', 'executor')
+        .choices(['onnx', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'])
+        .default('onnx'),
     )
     .requiredOption('--out <dir>', 'output folder for the .npy files')
     .action(async (opts: EncodeOptions) => {
@@ -73,17 +74,9 @@ export function registerEncode(program: Command): void {
         outputs,
       };
 
-      let result: EncodeResult;
-      if (opts.backend === 'onnx') {
-        const onnx = new OnnxClip(weights);
-        result = await onnx.encode(request);
-        await onnx.dispose();
-      } else {
-        await initTfBackend(parseBackendChoice(opts.backend, '--backend'));
-        const model = new TfjsClip(weights);
-        result = await encodeWithTfjs(model, request);
-        model.dispose();
-      }
+      const encoder = await createEncoder(weights, opts.backend);
+      const result: EncodeResult = await encoder.encode(request);
+      await encoder.dispose();
       await mkdir(opts.out, { recursive: true });
       for (const name of outputs) {
         const t = result[name];

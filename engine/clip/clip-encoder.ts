@@ -1,0 +1,51 @@
+import { initTfBackend, parseBackendChoice } from '../tensor/backend.js';
+import type { EncodeRequest, EncodeResult } from './encode-request.js';
+import { OnnxClip } from './onnx-clip.js';
+import { TfjsClip } from './tfjs-clip.js';
+import { encodeWithTfjs } from './tfjs-encode.js';
+import type { ClipWeights } from './weights.js';
+
+/** Forward-only CLIP on either executor; callers never care which. */
+export interface ClipEncoder {
+  readonly executor: string;
+  readonly weights: ClipWeights;
+  encode(request: EncodeRequest): Promise<EncodeResult>;
+  dispose(): Promise<void>;
+}
+
+class TfjsEncoder implements ClipEncoder {
+  private readonly model: TfjsClip;
+  constructor(
+    readonly weights: ClipWeights,
+    readonly executor: string,
+  ) {
+    this.model = new TfjsClip(weights);
+  }
+  encode(request: EncodeRequest): Promise<EncodeResult> {
+    return encodeWithTfjs(this.model, request);
+  }
+  async dispose(): Promise<void> {
+    this.model.dispose();
+  }
+}
+
+class OnnxEncoder implements ClipEncoder {
+  readonly executor = 'onnxruntime';
+  private readonly onnx: OnnxClip;
+  constructor(readonly weights: ClipWeights) {
+    this.onnx = new OnnxClip(weights);
+  }
+  encode(request: EncodeRequest): Promise<EncodeResult> {
+    return this.onnx.encode(request);
+  }
+  dispose(): Promise<void> {
+    return this.onnx.dispose();
+  }
+}
+
+/** `onnx` (the default for forward-only work) or a TF.js backend name. */
+export async function createEncoder(weights: ClipWeights, backend = 'onnx'): Promise<ClipEncoder> {
+  if (backend === 'onnx') return new OnnxEncoder(weights);
+  const report = await initTfBackend(parseBackendChoice(backend, '--backend'));
+  return new TfjsEncoder(weights, `tfjs-${report.selected}`);
+}
