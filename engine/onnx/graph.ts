@@ -35,6 +35,8 @@ export class Graph {
   readonly outputs: GraphValue[] = [];
   readonly nodes: GraphNode[] = [];
   readonly initializers = new Map<string, Initializer>();
+  /** Initializer name -> the initializer it is the 2-D transpose of (lets backward rules reuse the original). */
+  readonly transposeOf = new Map<string, string>();
   private readonly values = new Map<string, GraphValue>();
   private counter = 0;
 

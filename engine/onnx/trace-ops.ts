@@ -174,6 +174,7 @@ export class TraceOps implements TensorOps<Sym> {
       for (let r = 0; r < rows; r++)
         for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c] as number;
       t = this.sym(this.graph.addInitializer(`${weight.name}.T`, dst, [cols, rows]));
+      this.graph.transposeOf.set(t.name, weight.name);
     } else {
       t = this.transpose(weight, [1, 0]); // a graph input (trainable): transpose in the graph
     }

@@ -65,15 +65,24 @@ export function cosineSimilarity<T>(ops: TensorOps<T>, a: T, b: T): T {
   return ops.sum(ops.mul(l2Normalize(ops, a), l2Normalize(ops, b)), [-1], false);
 }
 
+/** One-hot rows [N, C] for integer labels, in host memory (a batch input of a training step). */
+export function oneHot(labels: readonly number[], classes: number): HostTensor {
+  const data = new Float32Array(labels.length * classes);
+  labels.forEach((y, i) => {
+    if (!Number.isInteger(y) || y < 0 || y >= classes) throw new Error(`label ${y} outside 0..${classes - 1}`);
+    data[i * classes + y] = 1;
+  });
+  return { data, shape: [labels.length, classes] };
+}
+
+/** Mean cross-entropy of logits [N, C] against target distributions [N, C] (one-hot labels). */
+export function crossEntropyWithTargets<T>(ops: TensorOps<T>, logits: T, targets: T): T {
+  return ops.neg(ops.mean(ops.sum(ops.mul(ops.logSoftmax(logits), targets), [-1]), [0]));
+}
+
 /** Mean cross-entropy of logits [N, C] against integer labels (one-hot built on the host). */
 export function crossEntropy<T>(ops: TensorOps<T>, logits: T, labels: readonly number[]): T {
   const [n, c] = ops.shape(logits) as [number, number];
   if (labels.length !== n) throw new Error(`crossEntropy: ${labels.length} labels for ${n} rows`);
-  const oneHot = new Float32Array(n * c);
-  labels.forEach((y, i) => {
-    if (!Number.isInteger(y) || y < 0 || y >= c) throw new Error(`crossEntropy: label ${y} outside 0..${c - 1}`);
-    oneHot[i * c + y] = 1;
-  });
-  const picked = ops.sum(ops.mul(ops.logSoftmax(logits), ops.constant({ data: oneHot, shape: [n, c] })), [-1]);
-  return ops.neg(ops.mean(picked, [0]));
+  return crossEntropyWithTargets(ops, logits, ops.constant(oneHot(labels, c)));
 }

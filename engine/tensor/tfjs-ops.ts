@@ -112,8 +112,7 @@ export class TfjsOps implements TensorOps<tf.Tensor> {
   }
   gatherRows(table: tf.Tensor, ids: Int32Array, idsShape: readonly number[]): tf.Tensor {
     const width = table.shape[1] as number;
-    const flat = tf.tensor1d(ids, 'int32');
-    return tf.reshape(tf.gather(table, flat), [...idsShape, width]);
+    return tf.reshape(gatherWithScatterGrad(table, ids), [...idsShape, width]);
   }
 }
 
@@ -125,6 +124,23 @@ function swapLastTwo(rank: number): number[] {
 }
 
 type GradArg = tf.Tensor | tf.GradSaveFunc;
+
+/**
+ * Row gather whose table gradient is a scatter-add (ScatterNd accumulates duplicate ids); TF.js's own
+ * gather gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+function gatherWithScatterGrad(table: tf.Tensor, ids: Int32Array): tf.Tensor {
+  return tf.customGrad((...args: GradArg[]) => {
+    const t = args[0] as tf.Tensor;
+    const flat = tf.tensor1d(ids, 'int32');
+    return {
+      value: tf.gather(t, flat),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => [
+        tf.scatterND(tf.tensor2d(ids, [ids.length, 1], 'int32'), dy as tf.Tensor, [...t.shape]),
+      ],
+    };
+  })(table);
+}
 
 /** matMul whose backward uses explicit transposes instead of transposed-operand products. */
 const plainMatMul = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>

@@ -12,7 +12,7 @@ import { rvptLoss } from '../../engine/defenses/rvpt/rvpt-loss.js';
 import { initTfBackend, type TfBackendChoice } from '../../engine/tensor/backend.js';
 import type { HostTensor } from '../../engine/tensor/host-tensor.js';
 import { readNpyFloat32, readNpyInt32 } from '../../engine/tensor/npy.js';
-import { crossEntropy } from '../../engine/tensor/ops.js';
+import { crossEntropy, oneHot } from '../../engine/tensor/ops.js';
 import { expectClose, FIXTURE_DIR, sliceMiddle } from '../helpers/compare.js';
 
 interface Expected {
@@ -118,7 +118,7 @@ describe.each(backends)('TF.js executor on %s equals PyTorch', (backend) => {
       const { loss, ce, fr } = rvptLoss(model.ops, {
         imageEmbeds: vision.embeds,
         classText,
-        labels,
+        targets: model.ops.constant(oneHot(labels, text_rows.length)),
         promptedCls: vision.cls.slice(1 + D),
         frozenCls: frozen,
         alpha,

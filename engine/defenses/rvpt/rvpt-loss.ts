@@ -1,4 +1,4 @@
-import { cosineSimilarity, crossEntropy, type TensorOps } from '../../tensor/ops.js';
+import { cosineSimilarity, crossEntropyWithTargets, type TensorOps } from '../../tensor/ops.js';
 import { clipLogits } from '../../clip/clip-forward.js';
 
 /**
@@ -10,7 +10,8 @@ export interface RvptLossInputs<T> {
   readonly imageEmbeds: T;
   /** Text embeddings of the class head [C, E] (normalised or not). */
   readonly classText: T;
-  readonly labels: readonly number[];
+  /** One-hot labels [N, C]. */
+  readonly targets: T;
   /** [N, W] class tokens of the prompted tower after blocks D..L-1. */
   readonly promptedCls: readonly T[];
   /** The same blocks in the frozen, unprompted tower (no gradient needed). */
@@ -31,7 +32,8 @@ export function rvptLoss<T>(ops: TensorOps<T>, inputs: RvptLossInputs<T>): RvptL
   if (promptedCls.length !== frozenCls.length || promptedCls.length === 0) {
     throw new Error(`rvptLoss: ${promptedCls.length} prompted vs ${frozenCls.length} frozen blocks`);
   }
-  const ce = crossEntropy(ops, clipLogits(ops, inputs.imageEmbeds, inputs.classText, inputs.logitScale), inputs.labels);
+  const logits = clipLogits(ops, inputs.imageEmbeds, inputs.classText, inputs.logitScale);
+  const ce = crossEntropyWithTargets(ops, logits, inputs.targets);
   // [N, blocks] cosines -> per image mean over blocks.
   const cosines = promptedCls.map((p, i) => {
     const c = cosineSimilarity(ops, p, frozenCls[i] as T);
