@@ -19,8 +19,9 @@ export interface ClipGraph<T> {
   /**
    * How token ids enter the program. By default they are constants (gathered rows and a one-hot end-of-text
    * mask); a traced graph instead reads them from graph inputs so one session serves any texts of that shape.
+   * Returning null keeps the default for that input (texts fixed for the whole run).
    */
-  readonly tokens?: (input: TextInput) => TokenTensors<T>;
+  readonly tokens?: (input: TextInput) => TokenTensors<T> | null;
 }
 
 /** Token embeddings [T, ctx, W] and the end-of-text selection mask [T, ctx, 1]. */
@@ -249,8 +250,14 @@ export function causalMask(length: number): Float32Array {
 function constantTokens<T>(g: ClipGraph<T>, input: TextInput): TokenTensors<T> {
   const contextLength = g.config.text.contextLength;
   return {
-    embeddings: g.ops.gatherRows(g.params.get('token_embedding.weight'), input.ids, [input.rows, contextLength]),
-    eotMask: g.ops.constant({ data: endOfTextMask(input, contextLength), shape: [input.rows, contextLength, 1] }),
+    embeddings: g.ops.gatherRows(g.params.get('token_embedding.weight'), input.ids, [
+      input.rows,
+      contextLength,
+    ]),
+    eotMask: g.ops.constant({
+      data: endOfTextMask(input, contextLength),
+      shape: [input.rows, contextLength, 1],
+    }),
   };
 }
 
@@ -262,7 +269,7 @@ export function encodeText<T>(g: ClipGraph<T>, input: TextInput, context?: TextC
       `token ids hold ${input.ids.length} values; ${input.rows} rows need ${input.rows * contextLength}`,
     );
   }
-  const tokens = g.tokens ? g.tokens(input) : constantTokens(g, input);
+  const tokens = g.tokens?.(input) ?? constantTokens(g, input);
   let x = tokens.embeddings;
   if (context) x = spliceContext(ops, x, context.vectors, input.rows, width);
   x = ops.add(x, p.get('positional_embedding'));

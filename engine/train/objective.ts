@@ -1,4 +1,4 @@
-import type { ClipGraph } from '../clip/clip-forward.js';
+import type { ClipGraph, TextInput } from '../clip/clip-forward.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import type { TensorOps } from '../tensor/ops.js';
 
@@ -14,6 +14,8 @@ export interface ObjectiveContext<T> {
   readonly clip: ClipGraph<T> | null;
   readonly vars: Readonly<Record<string, T>>;
   readonly batch: Readonly<Record<string, T>>;
+  /** Token ids of the batch (captions), by name; graph inputs on onnxruntime, so one session fits all. */
+  readonly texts: Readonly<Record<string, TextInput>>;
 }
 
 export interface ObjectiveOutput<T> {
@@ -25,6 +27,10 @@ export interface Objective {
   readonly name: string;
   build<T>(ctx: ObjectiveContext<T>): ObjectiveOutput<T>;
 }
+
+export type Vars = Readonly<Record<string, HostTensor>>;
+export type Batch = Readonly<Record<string, HostTensor>>;
+export type Texts = Readonly<Record<string, TextInput>>;
 
 export interface StepResult {
   readonly loss: number;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type * as ort from 'onnxruntime-node';
-import type { ClipGraph } from '../clip/clip-forward.js';
+import { endOfTextMask, type ClipGraph, type TextInput } from '../clip/clip-forward.js';
 import { clipParamTensors } from '../clip/clip-params.js';
 import type { ClipWeights } from '../clip/weights.js';
 import { addGradients } from '../onnx/autodiff.js';
@@ -9,7 +9,7 @@ import { toOnnxModel } from '../onnx/serialize.js';
 import { createSession, runSession, type OnnxFeed } from '../onnx/session.js';
 import { TraceOps, type Sym } from '../onnx/trace-ops.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
-import type { Objective, StepResult, TrainingExecutor } from './objective.js';
+import type { Batch, Objective, StepResult, Texts, TrainingExecutor, Vars } from './objective.js';
 
 const GRAD_PREFIX = 'grad:';
 const METRIC_PREFIX = 'metric:';
@@ -32,11 +32,7 @@ export class OnnxTrainer implements TrainingExecutor {
   }
 
   /** The traced training (or evaluation) graph as an ONNX model. */
-  buildModel(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-    withGradients: boolean,
-  ): Uint8Array {
+  buildModel(vars: Vars, batch: Batch, texts: Texts, withGradients: boolean): Uint8Array {
     const graph = new Graph();
     const ops = new TraceOps(graph);
     const varSyms: Record<string, Sym> = {};
@@ -46,21 +42,36 @@ export class OnnxTrainer implements TrainingExecutor {
     let clip: ClipGraph<Sym> | null = null;
     if (this.weights && this.params) {
       const params = this.params;
+      const ctx = this.weights.config.text.contextLength;
+      const textNames = new Map<TextInput, string>(Object.entries(texts).map(([k, v]) => [v, k]));
+      // Trainable CLIP weights are graph inputs (variables); frozen ones are initializers.
+      const param = (name: string): Sym => {
+        const v = varSyms[name];
+        if (v) return v;
+        const t = params.get(name);
+        if (!t) throw new Error(`model has no parameter '${name}'`);
+        return graph.addInitializer(name, t.data, t.shape);
+      };
       clip = {
         ops,
         config: this.weights.config,
-        params: {
-          get: (name) => {
-            const v = varSyms[name];
-            if (v) return v;
-            const t = params.get(name);
-            if (!t) throw new Error(`model has no parameter '${name}'`);
-            return graph.addInitializer(name, t.data, t.shape);
-          },
+        tokens: (input) => {
+          const name = textNames.get(input);
+          if (!name) return null; // fixed texts (closed over by the objective) stay constants
+          const ids = graph.has(name) ? graph.value(name) : graph.addInput(name, [input.rows, ctx], 'int64');
+          const eotName = `${name}:eot`;
+          const eot = graph.has(eotName)
+            ? graph.value(eotName)
+            : graph.addInput(eotName, [input.rows, ctx, 1]);
+          return {
+            embeddings: ops.gatherRowsBy(param('token_embedding.weight'), ids),
+            eotMask: eot,
+          };
         },
+        params: { get: param },
       };
     }
-    const out = this.objective.build({ ops, clip, vars: varSyms, batch: batchSyms });
+    const out = this.objective.build({ ops, clip, vars: varSyms, batch: batchSyms, texts });
     graph.markOutput(out.loss.name, 'loss');
     for (const [name, m] of Object.entries(out.metrics ?? {}))
       graph.markOutput(m.name, `${METRIC_PREFIX}${name}`);
@@ -71,31 +82,30 @@ export class OnnxTrainer implements TrainingExecutor {
     return toOnnxModel(graph, `vetbench-${this.objective.name}`);
   }
 
-  private key(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-    grads: boolean,
-  ): string {
+  private key(vars: Vars, batch: Batch, texts: Texts, grads: boolean): string {
     const shapes = (r: Readonly<Record<string, HostTensor>>): [string, readonly number[]][] =>
       Object.entries(r).map(([k, v]) => [k, v.shape]);
+    const rows = Object.entries(texts).map(([k, v]) => [k, v.rows]);
     return createHash('sha256')
-      .update(JSON.stringify({ v: shapes(vars), b: shapes(batch), grads }))
+      .update(JSON.stringify({ v: shapes(vars), b: shapes(batch), rows, grads }))
       .digest('hex');
   }
 
-  private async run(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-    grads: boolean,
-  ): Promise<StepResult> {
-    const key = this.key(vars, batch, grads);
+  private async run(vars: Vars, batch: Batch, texts: Texts, grads: boolean): Promise<StepResult> {
+    const key = this.key(vars, batch, texts, grads);
     let session = this.sessions.get(key);
     if (!session) {
-      session = createSession(this.buildModel(vars, batch, grads));
+      session = createSession(this.buildModel(vars, batch, texts, grads));
       this.sessions.set(key, session);
     }
     const s = await session;
     const feeds: Record<string, OnnxFeed> = { ...vars, ...batch };
+    const ctx = this.weights?.config.text.contextLength ?? 0;
+    for (const [name, t] of Object.entries(texts)) {
+      if (!s.inputNames.includes(name)) continue;
+      feeds[name] = { int64: BigInt64Array.from(t.ids, (v) => BigInt(v)), shape: [t.rows, ctx] };
+      feeds[`${name}:eot`] = { data: endOfTextMask(t, ctx), shape: [t.rows, ctx, 1] };
+    }
     const out = await runSession(s, feeds, s.outputNames);
     const metrics: Record<string, HostTensor> = {};
     const gradients: Record<string, HostTensor> = {};
@@ -106,18 +116,12 @@ export class OnnxTrainer implements TrainingExecutor {
     return { loss: out.loss!.data[0] as number, metrics, grads: gradients };
   }
 
-  step(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-  ): Promise<StepResult> {
-    return this.run(vars, batch, true);
+  step(vars: Vars, batch: Batch, texts: Texts = {}): Promise<StepResult> {
+    return this.run(vars, batch, texts, true);
   }
 
-  async evaluate(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-  ): Promise<Omit<StepResult, 'grads'>> {
-    const { loss, metrics } = await this.run(vars, batch, false);
+  async evaluate(vars: Vars, batch: Batch, texts: Texts = {}): Promise<Omit<StepResult, 'grads'>> {
+    const { loss, metrics } = await this.run(vars, batch, texts, false);
     return { loss, metrics };
   }
 

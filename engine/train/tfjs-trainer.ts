@@ -4,7 +4,7 @@ import { TfjsClip, toHost, toTf } from '../clip/tfjs-clip.js';
 import type { ClipWeights } from '../clip/weights.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { TfjsOps } from '../tensor/tfjs-ops.js';
-import type { Objective, StepResult, TrainingExecutor } from './objective.js';
+import type { Batch, Objective, StepResult, Texts, TrainingExecutor, Vars } from './objective.js';
 
 /** Training steps eagerly on TF.js with autodiff: the reference executor and the fallback. */
 export class TfjsTrainer implements TrainingExecutor {
@@ -26,11 +26,7 @@ export class TfjsTrainer implements TrainingExecutor {
     return { ...base, params: { get: (name) => vars[name] ?? base.params.get(name) } };
   }
 
-  private async run(
-    varsHost: Readonly<Record<string, HostTensor>>,
-    batchHost: Readonly<Record<string, HostTensor>>,
-    withGrads: boolean,
-  ): Promise<StepResult> {
+  private async run(varsHost: Vars, batchHost: Batch, texts: Texts, withGrads: boolean): Promise<StepResult> {
     const names = Object.keys(varsHost);
     const varTensors = names.map((n) => toTf(varsHost[n]!));
     const batch: Record<string, tf.Tensor> = {};
@@ -39,7 +35,7 @@ export class TfjsTrainer implements TrainingExecutor {
     const program = (...xs: tf.Tensor[]): tf.Scalar => {
       const vars: Record<string, tf.Tensor> = {};
       names.forEach((n, i) => (vars[n] = xs[i]!));
-      const out = this.objective.build({ ops: this.ops, clip: this.clipWith(vars), vars, batch });
+      const out = this.objective.build({ ops: this.ops, clip: this.clipWith(vars), vars, batch, texts });
       metricTensors = {};
       for (const [k, m] of Object.entries(out.metrics ?? {})) metricTensors[k] = tf.keep(m);
       return out.loss as tf.Scalar;
@@ -64,18 +60,12 @@ export class TfjsTrainer implements TrainingExecutor {
     return result;
   }
 
-  step(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-  ): Promise<StepResult> {
-    return this.run(vars, batch, true);
+  step(vars: Vars, batch: Batch, texts: Texts = {}): Promise<StepResult> {
+    return this.run(vars, batch, texts, true);
   }
 
-  async evaluate(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-  ): Promise<Omit<StepResult, 'grads'>> {
-    const { loss, metrics } = await this.run(vars, batch, false);
+  async evaluate(vars: Vars, batch: Batch, texts: Texts = {}): Promise<Omit<StepResult, 'grads'>> {
+    const { loss, metrics } = await this.run(vars, batch, texts, false);
     return { loss, metrics };
   }
 
