@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/electron/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  console.error('vetbench: the compiled CLI is missing. Run `npm run build` (or `npm ci`) in the Vetbench folder.');
+  console.error(
+    'vetbench: the compiled CLI is missing. Run `npm run build` (or `npm ci`) in the Vetbench folder.',
+  );
   process.exit(2);
 }
 await import(entry.href);

@@ -42,7 +42,8 @@ function packageVersion(name: string): string | null {
 }
 
 async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string | null> {
-  if (packageVersion(pkg) === null) return `${pkg} is not installed (optional; \`npm install ${pkg}\` on a machine with internet)`;
+  if (packageVersion(pkg) === null)
+    return `${pkg} is not installed (optional; \`npm install ${pkg}\` on a machine with internet)`;
   try {
     await import(pkg);
     if (!(await tf.setBackend('tensorflow'))) return `${pkg} loaded but its backend did not initialise`;
@@ -77,7 +78,11 @@ async function attempt(choice: TfBackendChoice): Promise<string | null> {
 
 export function parseBackendChoice(value: string, source: string): TfBackendChoice {
   const v = value.trim().toLowerCase();
-  const aliases: Record<string, TfBackendChoice> = { gpu: 'tensorflow-gpu', cuda: 'tensorflow-gpu', node: 'tensorflow' };
+  const aliases: Record<string, TfBackendChoice> = {
+    gpu: 'tensorflow-gpu',
+    cuda: 'tensorflow-gpu',
+    node: 'tensorflow',
+  };
   const choice = (aliases[v] ?? v) as TfBackendChoice;
   if (!TF_BACKEND_CHOICES.includes(choice)) {
     throw new VetbenchError(

@@ -45,7 +45,15 @@ export function parseNpy(bytes: Uint8Array, source = 'array'): NpyArray {
   const dataStart = headerStart + headerLen;
   // A copy (Buffer.slice would be a view into a pooled buffer): aligned and detached from the file bytes.
   const body = Uint8Array.prototype.slice.call(bytes, dataStart);
-  const sizes: Record<string, number> = { '<f4': 4, '<f8': 8, '<i4': 4, '<i8': 8, '|u1': 1, '<f2': 2, '|b1': 1 };
+  const sizes: Record<string, number> = {
+    '<f4': 4,
+    '<f8': 8,
+    '<i4': 4,
+    '<i8': 8,
+    '|u1': 1,
+    '<f2': 2,
+    '|b1': 1,
+  };
   const itemSize = sizes[descr];
   if (itemSize === undefined) throw npyError(source, `unsupported dtype ${descr}`);
   if (body.length < count * itemSize) throw npyError(source, 'truncated data');
@@ -102,7 +110,11 @@ export async function readNpy(path: string): Promise<NpyArray> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new VetbenchError('file-unreadable', `cannot read ${path}: ${(e as Error).message}`, 'Check the path.');
+    throw new VetbenchError(
+      'file-unreadable',
+      `cannot read ${path}: ${(e as Error).message}`,
+      'Check the path.',
+    );
   }
   return parseNpy(bytes, path);
 }
@@ -134,7 +146,11 @@ export function encodeNpy(data: Float32Array | Int32Array, shape: readonly numbe
 }
 
 /** Writes to a temporary name and renames, so a reader never sees half an array. */
-export async function writeNpy(path: string, data: Float32Array | Int32Array, shape: readonly number[]): Promise<void> {
+export async function writeNpy(
+  path: string,
+  data: Float32Array | Int32Array,
+  shape: readonly number[],
+): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, encodeNpy(data, shape));
   await rename(tmp, path);

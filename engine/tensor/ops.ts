@@ -69,7 +69,8 @@ export function cosineSimilarity<T>(ops: TensorOps<T>, a: T, b: T): T {
 export function oneHot(labels: readonly number[], classes: number): HostTensor {
   const data = new Float32Array(labels.length * classes);
   labels.forEach((y, i) => {
-    if (!Number.isInteger(y) || y < 0 || y >= classes) throw new Error(`label ${y} outside 0..${classes - 1}`);
+    if (!Number.isInteger(y) || y < 0 || y >= classes)
+      throw new Error(`label ${y} outside 0..${classes - 1}`);
     data[i * classes + y] = 1;
   });
   return { data, shape: [labels.length, classes] };

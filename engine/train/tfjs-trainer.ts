@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClipGraph } from '../clip/clip-forward.js';
 import { TfjsClip, toHost, toTf } from '../clip/tfjs-clip.js';
 import type { ClipWeights } from '../clip/weights.js';
-import type { HostTensor } from '../tensor/host-tensor.js';
 import { TfjsOps } from '../tensor/tfjs-ops.js';
 import type { Batch, Objective, StepResult, Texts, TrainingExecutor, Vars } from './objective.js';
 

@@ -20,7 +20,10 @@ interface CliResult {
 
 async function vetbench(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -39,7 +42,11 @@ describe('vetbench info', () => {
     const r = await vetbench(['info', '--json']);
     expect(r.code).toBe(0);
     const info = JSON.parse(r.stdout) as {
-      tfjs: { selected: string; threads: number; attempts: { backend: string; ok: boolean; reason: string }[] };
+      tfjs: {
+        selected: string;
+        threads: number;
+        attempts: { backend: string; ok: boolean; reason: string }[];
+      };
       onnx: { providers: string[]; version: string };
       routing: { kind: string; executor: string }[];
       packages: Record<string, string | null>;
@@ -57,7 +64,9 @@ describe('vetbench info', () => {
       tfjs: { selected: string; forced: boolean };
     };
     expect(env.tfjs).toMatchObject({ selected: 'cpu', forced: true });
-    const flag = JSON.parse((await vetbench(['info', '--json', '--backend', 'wasm'], { VETBENCH_BACKEND: 'cpu' })).stdout) as {
+    const flag = JSON.parse(
+      (await vetbench(['info', '--json', '--backend', 'wasm'], { VETBENCH_BACKEND: 'cpu' })).stdout,
+    ) as {
       tfjs: { selected: string };
     };
     expect(flag.tfjs.selected).toBe('wasm');
@@ -75,7 +84,10 @@ describe('vetbench inspect-model', () => {
     const r = await vetbench(['inspect-model', MODEL, '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as {
-      config: { vision: { width: number; layers: number; heads: number; patchSize: number }; embedDim: number };
+      config: {
+        vision: { width: number; layers: number; heads: number; patchSize: number };
+        embedDim: number;
+      };
       parameters: number;
       dtypes: string[];
       naming: string;
@@ -102,7 +114,9 @@ describe('vetbench inspect-model', () => {
 
 describe('vetbench tokenize', () => {
   it('gives one unpadded id list per text, as the reference tokenizer', async () => {
-    const ref = JSON.parse(readFileSync(new URL('../../../shared/fixtures/tokenizer.json', import.meta.url), 'utf8')) as {
+    const ref = JSON.parse(
+      readFileSync(new URL('../../../shared/fixtures/tokenizer.json', import.meta.url), 'utf8'),
+    ) as {
       cases: { text: string; ids: number[] }[];
     };
     const cases = ref.cases.slice(0, 6);
@@ -113,7 +127,13 @@ describe('vetbench tokenize', () => {
 });
 
 describe('vetbench encode', () => {
-  const outputs = ['image_embeds', 'text_embeds', 'logits_per_image', 'vision_cls_per_layer', 'vision_last_attention'];
+  const outputs = [
+    'image_embeds',
+    'text_embeds',
+    'logits_per_image',
+    'vision_cls_per_layer',
+    'vision_last_attention',
+  ];
 
   it.each(['onnx', 'wasm'])('writes every output equal to PyTorch (%s)', async (backend) => {
     const out = mkdtempSync(join(tmpdir(), `vetbench-encode-${backend}-`));
@@ -133,7 +153,12 @@ describe('vetbench encode', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     for (const name of outputs) {
-      expectClose(await readNpyFloat32(join(out, `${name}.npy`)), await readNpyFloat32(`${FIXTURE_DIR}${name}.npy`), 1e-4, name);
+      expectClose(
+        await readNpyFloat32(join(out, `${name}.npy`)),
+        await readNpyFloat32(`${FIXTURE_DIR}${name}.npy`),
+        1e-4,
+        name,
+      );
     }
   });
 
@@ -163,7 +188,15 @@ describe('vetbench encode', () => {
 
   it('wrong shapes and bad prompt depth are clear errors', async () => {
     const out = mkdtempSync(join(tmpdir(), 'vetbench-encode-bad-'));
-    const shape = await vetbench(['encode', '--model', MODEL, '--pixels', `${FIXTURE_DIR}input_ids.npy`, '--out', out]);
+    const shape = await vetbench([
+      'encode',
+      '--model',
+      MODEL,
+      '--pixels',
+      `${FIXTURE_DIR}input_ids.npy`,
+      '--out',
+      out,
+    ]);
     expect(shape.code).toBe(2);
     expect(shape.stderr).toMatch(/needs \[N, 3, 32, 32\]/);
     const depth = await vetbench([

@@ -16,7 +16,15 @@ import { crossEntropy, oneHot } from '../../engine/tensor/ops.js';
 import { expectClose, FIXTURE_DIR, sliceMiddle } from '../helpers/compare.js';
 
 interface Expected {
-  rvpt: { D: number; alpha: number; labels: number[]; text_rows: number[]; ce: number; fr: number; loss: number };
+  rvpt: {
+    D: number;
+    alpha: number;
+    labels: number[];
+    text_rows: number[];
+    ce: number;
+    fr: number;
+    loss: number;
+  };
   ctx: { M: number; labels: number[]; ce: number };
   logit_scale_exp: number;
 }
@@ -49,7 +57,11 @@ describe('ONNX executor (onnxruntime CPU) equals PyTorch', () => {
   afterAll(async () => onnx.dispose());
 
   it('forward outputs, per-layer class tokens and last attention', async () => {
-    const out = await onnx.encode({ pixels: await ref('pixels'), text: await ids('input_ids'), outputs: ENCODE_OUTPUTS });
+    const out = await onnx.encode({
+      pixels: await ref('pixels'),
+      text: await ids('input_ids'),
+      outputs: ENCODE_OUTPUTS,
+    });
     for (const name of ENCODE_OUTPUTS) expectClose(out[name]!, await ref(name), FWD, `onnx ${name}`);
   });
 
@@ -60,7 +72,12 @@ describe('ONNX executor (onnxruntime CPU) equals PyTorch', () => {
       outputs: ['image_embeds', 'vision_cls_per_layer'],
     });
     expectClose(out.image_embeds!, await ref('rvpt_image_embeds'), FWD, 'onnx rvpt_image_embeds');
-    expectClose(sliceMiddle(out.vision_cls_per_layer!, 1), await ref('rvpt_prompted_cls_per_block'), FWD, 'onnx prompted cls');
+    expectClose(
+      sliceMiddle(out.vision_cls_per_layer!, 1),
+      await ref('rvpt_prompted_cls_per_block'),
+      FWD,
+      'onnx prompted cls',
+    );
   });
 
   it('class-wise text context forward', async () => {
@@ -114,7 +131,10 @@ describe.each(backends)('TF.js executor on %s equals PyTorch', (backend) => {
     const prompts = toTf(await ref('rvpt_prompts'));
     let parts: { ce: number; fr: number; loss: number } = { ce: NaN, fr: NaN, loss: NaN };
     const { value, grad } = tf.valueAndGrad((p: tf.Tensor) => {
-      const vision = encodeImage(model.graph, pixels, { prompts: { depth: D, tensors: p }, collectCls: true });
+      const vision = encodeImage(model.graph, pixels, {
+        prompts: { depth: D, tensors: p },
+        collectCls: true,
+      });
       const { loss, ce, fr } = rvptLoss(model.ops, {
         imageEmbeds: vision.embeds,
         classText,
@@ -133,11 +153,31 @@ describe.each(backends)('TF.js executor on %s equals PyTorch', (backend) => {
     expect(Math.abs(parts.loss - expected.rvpt.loss) / expected.rvpt.loss).toBeLessThan(FWD);
     expectClose(await toHost(grad), await ref('rvpt_grad_prompts'), GRAD, `${backend} rvpt_grad_prompts`);
 
-    const vision = encodeImage(model.graph, pixels, { prompts: { depth: D, tensors: prompts }, collectCls: true });
-    expectClose(await toHost(vision.embeds), await ref('rvpt_image_embeds'), FWD, `${backend} rvpt_image_embeds`);
+    const vision = encodeImage(model.graph, pixels, {
+      prompts: { depth: D, tensors: prompts },
+      collectCls: true,
+    });
+    expectClose(
+      await toHost(vision.embeds),
+      await ref('rvpt_image_embeds'),
+      FWD,
+      `${backend} rvpt_image_embeds`,
+    );
     const stacked = tf.stack(vision.cls.slice(1), 1);
-    expectClose(await toHost(stacked), await ref('rvpt_prompted_cls_per_block'), FWD, `${backend} prompted cls`);
-    expectClose(await toHost(tf.stack(frozen.length ? encodeImage(model.graph, pixels, { collectCls: true }).cls.slice(1) : [], 1)), await ref('rvpt_frozen_cls_per_block'), FWD, `${backend} frozen cls`);
+    expectClose(
+      await toHost(stacked),
+      await ref('rvpt_prompted_cls_per_block'),
+      FWD,
+      `${backend} prompted cls`,
+    );
+    expectClose(
+      await toHost(
+        tf.stack(frozen.length ? encodeImage(model.graph, pixels, { collectCls: true }).cls.slice(1) : [], 1),
+      ),
+      await ref('rvpt_frozen_cls_per_block'),
+      FWD,
+      `${backend} frozen cls`,
+    );
   });
 
   it('class-wise text context forward and gradient', async () => {
@@ -147,7 +187,12 @@ describe.each(backends)('TF.js executor on %s equals PyTorch', (backend) => {
     const embeds = encodeText(model.graph, text, { vectors: ctx });
     expectClose(await toHost(embeds), await ref('ctx_text_embeds'), FWD, `${backend} ctx_text_embeds`);
     const { value, grad } = tf.valueAndGrad((c: tf.Tensor) => {
-      const logits = clipLogits(model.ops, image, encodeText(model.graph, text, { vectors: c }), weights.logitScale);
+      const logits = clipLogits(
+        model.ops,
+        image,
+        encodeText(model.graph, text, { vectors: c }),
+        weights.logitScale,
+      );
       return crossEntropy(model.ops, logits, expected.ctx.labels) as tf.Scalar;
     })(ctx);
     const ce = (await value.data())[0]!;

@@ -16,10 +16,17 @@ export function relativeError(actual: ArrayLike<number>, reference: ArrayLike<nu
   return maxRef === 0 ? maxDiff : maxDiff / maxRef;
 }
 
-export function expectClose(actual: HostTensor, reference: HostTensor, tolerance: number, label: string): number {
+export function expectClose(
+  actual: HostTensor,
+  reference: HostTensor,
+  tolerance: number,
+  label: string,
+): number {
   expect(actual.shape, `${label} shape`).toEqual(reference.shape);
   const err = relativeError(actual.data, reference.data);
-  expect(err, `${label} relative error ${err.toExponential(2)} > ${tolerance}`).toBeLessThanOrEqual(tolerance);
+  expect(err, `${label} relative error ${err.toExponential(2)} > ${tolerance}`).toBeLessThanOrEqual(
+    tolerance,
+  );
   return err;
 }
 
@@ -27,7 +34,8 @@ export function expectClose(actual: HostTensor, reference: HostTensor, tolerance
 export function sliceMiddle(t: HostTensor, from: number): HostTensor {
   const [n, k, w] = t.shape as [number, number, number];
   const out = new Float32Array(n * (k - from) * w);
-  for (let i = 0; i < n; i++) out.set(t.data.subarray((i * k + from) * w, (i + 1) * k * w), i * (k - from) * w);
+  for (let i = 0; i < n; i++)
+    out.set(t.data.subarray((i * k + from) * w, (i + 1) * k * w), i * (k - from) * w);
   return { data: out, shape: [n, k - from, w] };
 }
 

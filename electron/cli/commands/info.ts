@@ -9,10 +9,15 @@ export function registerInfo(program: Command): void {
     .description('show compute backends in use, why better ones were not used, threads and versions')
     .option('--json', 'print JSON')
     .addOption(
-      new Option('--backend <name>', `force a TF.js backend (${TF_BACKEND_CHOICES.join(', ')}); also VETBENCH_BACKEND`),
+      new Option(
+        '--backend <name>',
+        `force a TF.js backend (${TF_BACKEND_CHOICES.join(', ')}); also VETBENCH_BACKEND`,
+      ),
     )
     .action(async (opts: { json?: boolean; backend?: string }) => {
-      const info = await runtimeInfo(opts.backend ? parseBackendChoice(opts.backend, '--backend') : undefined);
+      const info = await runtimeInfo(
+        opts.backend ? parseBackendChoice(opts.backend, '--backend') : undefined,
+      );
       emit(opts.json === true, info, () => {
         const lines = [
           `Vetbench ${info.vetbench} on Node ${info.node} (${info.platform}), ${info.cores} cores, ${info.memoryGiB} GiB`,

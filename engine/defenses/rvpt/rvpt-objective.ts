@@ -7,7 +7,12 @@ import { rvptLoss } from './rvpt-loss.js';
  * [N, C], `classText` [C, E] (the fixed text head). The frozen pass depends on no variable, so neither
  * executor differentiates it.
  */
-export function rvptObjective(options: { depth: number; alpha: number; logitScale: number; margin?: number }): Objective {
+export function rvptObjective(options: {
+  depth: number;
+  alpha: number;
+  logitScale: number;
+  margin?: number;
+}): Objective {
   return {
     name: 'rvpt',
     build<T>({ ops, clip, vars, batch }: ObjectiveContext<T>): ObjectiveOutput<T> {
