@@ -3,6 +3,7 @@ import os from 'node:os';
 import { initTfBackend, type BackendReport, type TfBackendChoice } from './tensor/backend.js';
 import { onnxRuntimeInfo, type OnnxRuntimeInfo } from './onnx/session.js';
 import { vetbenchVersion } from './paths.js';
+import { parseTrainingExecutor, TRAIN_EXECUTOR_ENV } from './train/create-trainer.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,16 +39,29 @@ export async function runtimeInfo(forced?: TfBackendChoice): Promise<RuntimeInfo
   const tfjs = await initTfBackend(forced);
   const onnx = onnxRuntimeInfo();
   const onnxProvider = onnx.providers[0] ?? 'cpu';
+  const envExecutor = process.env[TRAIN_EXECUTOR_ENV];
+  const trainExecutor = envExecutor ? parseTrainingExecutor(envExecutor, TRAIN_EXECUTOR_ENV) : 'onnx';
   const routing: WorkRouting[] = [
     {
       kind: 'forward-only (evaluation, scanning, feature extraction, frozen reference pass)',
       executor: `onnxruntime ${onnxProvider}`,
       why: 'graph-optimised kernels, several times faster than TF.js for inference',
     },
+    trainExecutor === 'onnx'
+      ? {
+          kind: 'training steps (prompt tuning, trigger optimisation, fine-tuning, pretraining)',
+          executor: `onnxruntime ${onnxProvider}`,
+          why: 'the tensor program is traced and differentiated into standard ONNX ops (set VETBENCH_TRAIN_EXECUTOR=tfjs for TF.js)',
+        }
+      : {
+          kind: 'training steps (prompt tuning, trigger optimisation, fine-tuning, pretraining)',
+          executor: `TF.js ${tfjs.selected}`,
+          why: 'forced by VETBENCH_TRAIN_EXECUTOR=tfjs',
+        },
     {
-      kind: 'gradients (prompt tuning, trigger optimisation, fine-tuning, explanations)',
+      kind: 'reference and fallback (eager autodiff, explanations)',
       executor: `TF.js ${tfjs.selected}`,
-      why: 'onnxruntime-node has no autodiff; TF.js differentiates the same tensor program',
+      why: 'differentiates the same tensor program eagerly; used to check the traced gradients',
     },
   ];
   return {
