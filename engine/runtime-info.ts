@@ -37,7 +37,7 @@ export interface RuntimeInfo {
 
 export async function runtimeInfo(forced?: TfBackendChoice): Promise<RuntimeInfo> {
   const tfjs = await initTfBackend(forced);
-  const onnx = onnxRuntimeInfo();
+  const onnx = await onnxRuntimeInfo(true);
   const onnxProvider = onnx.providers[0] ?? 'cpu';
   const envExecutor = process.env[TRAIN_EXECUTOR_ENV];
   const trainExecutor = envExecutor ? parseTrainingExecutor(envExecutor, TRAIN_EXECUTOR_ENV) : 'onnx';
