@@ -29,9 +29,10 @@ export function registerInfo(program: Command): void {
         ];
         for (const a of info.tfjs.attempts) if (!a.ok) lines.push(`  not used: ${a.backend}: ${a.reason}`);
         lines.push(
-          `onnxruntime-node ${info.onnx.version}: providers ${info.onnx.providers.join(', ')}, ${info.onnx.threads} thread(s)`,
+          `onnxruntime-node ${info.onnx.version}: providers ${info.onnx.providers.join(', ')}${info.onnx.forced ? ' (forced)' : ''}, ${info.onnx.threads} thread(s)`,
         );
         for (const u of info.onnx.unavailable) lines.push(`  not used: ${u.provider}: ${u.reason}`);
+        for (const o of info.onnx.optIn) lines.push(`  opt-in: ${o.provider}: ${o.note}`);
         lines.push('', 'Work routing:');
         for (const r of info.routing) lines.push(`  ${r.kind}: ${r.executor} (${r.why})`);
         return lines.join('\n');
