@@ -41,14 +41,8 @@ export interface StepResult {
 /** Runs forward + backward of an objective. Implementations: onnxruntime (traced) and TF.js (eager). */
 export interface TrainingExecutor {
   readonly kind: 'onnx' | 'tfjs';
-  step(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-  ): Promise<StepResult>;
+  step(vars: Vars, batch: Batch, texts?: Texts): Promise<StepResult>;
   /** Loss and metrics only (evaluation with the same program). */
-  evaluate(
-    vars: Readonly<Record<string, HostTensor>>,
-    batch: Readonly<Record<string, HostTensor>>,
-  ): Promise<Omit<StepResult, 'grads'>>;
+  evaluate(vars: Vars, batch: Batch, texts?: Texts): Promise<Omit<StepResult, 'grads'>>;
   dispose(): Promise<void>;
 }
