@@ -1,9 +1,12 @@
 import { Command, Option } from 'commander';
 import { VetbenchError } from '../../engine/errors.js';
 import { vetbenchVersion } from '../../engine/paths.js';
+import { registerDataset } from './commands/dataset.js';
 import { registerEncode } from './commands/encode.js';
+import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspectModel } from './commands/inspect-model.js';
+import { registerPretrain } from './commands/pretrain.js';
 import { registerTokenize } from './commands/tokenize.js';
 
 /** The `vetbench` command line. Each command lives in its own module under commands/. */
@@ -18,6 +21,9 @@ registerInfo(program);
 registerInspectModel(program);
 registerTokenize(program);
 registerEncode(program);
+registerDataset(program);
+registerPretrain(program);
+registerEval(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -143,6 +143,15 @@ export async function pretrainClip(
   const epochLosses: number[] = [];
   const resumed = options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : null;
   if (resumed) {
+    const before = resumed.state.options;
+    const now = { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr, seed: options.seed };
+    if (JSON.stringify(before) !== JSON.stringify(now)) {
+      throw new VetbenchError(
+        'checkpoint-mismatch',
+        `the checkpoint in ${options.checkpointDir} was made with ${JSON.stringify(before)}, not ${JSON.stringify(now)}`,
+        'Resume with the same options, or delete the checkpoint folder to start over.',
+      );
+    }
     vars = resumed.vars;
     optimizer.restore(resumed.optimizer);
     rng = Rng.fromState(resumed.state.rng);

@@ -6,6 +6,7 @@ import { checkPixels, checkTokenIds, checkVisualPrompts } from '../../../engine/
 import { ENCODE_OUTPUTS, type EncodeOutputName } from '../../../engine/clip/encode-program.js';
 import type { EncodeRequest, EncodeResult } from '../../../engine/clip/encode-request.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
+import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { readNpyFloat32, readNpyInt32, writeNpy } from '../../../engine/tensor/npy.js';
 
@@ -47,7 +48,7 @@ export function registerEncode(program: Command): void {
           'Pass both (prompts [L-D,b,W] and the depth D) or neither.',
         );
       }
-      const weights = await loadClipWeights(opts.model);
+      const weights = await loadClipWeights(resolveModelPath(opts.model));
       for (const w of weights.source.warnings) console.error(`warning: ${w}`);
       const config = weights.config;
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { describeConfig } from '../../../engine/clip/config.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
+import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { parameterCount } from '../../../engine/clip/weights.js';
 import { emit } from '../output.js';
 
@@ -8,10 +9,13 @@ export function registerInspectModel(program: Command): void {
   program
     .command('inspect-model')
     .description('architecture, parameter count, dtype, naming and fingerprint of a CLIP weights file')
-    .argument('<weights>', 'a .safetensors file (OpenAI/open_clip or Hugging Face names), or its folder')
+    .argument(
+      '<weights>',
+      'a .safetensors file (OpenAI/open_clip or Hugging Face names), its folder, or demo',
+    )
     .option('--json', 'print JSON')
     .action(async (path: string, opts: { json?: boolean }) => {
-      const w = await loadClipWeights(path);
+      const w = await loadClipWeights(resolveModelPath(path));
       const report = {
         path: w.source.path,
         architecture: 'CLIP ViT',

@@ -1,0 +1,84 @@
+import { fillTemplate } from '../clip/zero-shot.js';
+import type { Dataset, DatasetItem } from '../datasets/dataset.js';
+import { ImageLoader } from '../datasets/image-loader.js';
+import { VetbenchError } from '../errors.js';
+import { normalizePixels } from '../image/preprocess.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import type { Rng } from '../util/rng.js';
+import { randomShiftInPlace } from './augment.js';
+import type { PairSource } from './pretrain.js';
+
+/** Captions for items that have none: CLIP-style templates filled with the class name. */
+export const FALLBACK_CAPTION_TEMPLATES = [
+  'a photo of a {}.',
+  'a picture of a {}.',
+  'a photo of the {}.',
+  'a close-up photo of a {}.',
+  'a drawing of a {}.',
+];
+
+/**
+ * Image-caption pairs from a dataset split: captions from the manifest when present, otherwise a random
+ * template with the class name. Images load lazily through the cached ImageLoader; a file that fails to
+ * decode is replaced by another item so every batch keeps its size (and its traced session).
+ */
+export class DatasetPairs implements PairSource {
+  private readonly loader: ImageLoader;
+  readonly failed = new Map<string, string>();
+
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly items: readonly DatasetItem[],
+    private readonly resolution: number,
+    private readonly shift = 2,
+    cacheBytes = 512 * 1024 * 1024,
+  ) {
+    if (items.length === 0) {
+      throw new VetbenchError(
+        'dataset-empty-split',
+        'no images to train on',
+        'Check the dataset split with `vetbench dataset inspect`.',
+      );
+    }
+    this.loader = new ImageLoader({ resolution, cacheBytes, normalize: false });
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private caption(item: DatasetItem, rng: Rng): string {
+    return (
+      item.caption ??
+      fillTemplate(rng.pick(FALLBACK_CAPTION_TEMPLATES), this.dataset.classes[item.label]!.name)
+    );
+  }
+
+  async load(indices: readonly number[], rng: Rng): Promise<{ pixels: HostTensor; captions: string[] }> {
+    const r = this.resolution;
+    const plane = 3 * r * r;
+    const out = new Float32Array(indices.length * plane);
+    const captions: string[] = [];
+    let wanted = indices.map((i) => this.items[i]!);
+    let filled = 0;
+    for (let attempt = 0; wanted.length > 0; attempt++) {
+      if (attempt > 20)
+        throw new VetbenchError(
+          'dataset-unreadable',
+          'too many images fail to decode',
+          'Run `vetbench dataset inspect --verify` and fix or remove the files it lists.',
+        );
+      const batch = await this.loader.load(wanted);
+      for (const f of batch.failed) this.failed.set(f.item.relativePath, f.reason);
+      batch.indices.forEach((_, row) => {
+        out.set(batch.pixels.data.subarray(row * plane, (row + 1) * plane), (filled + row) * plane);
+        captions.push(this.caption(batch.items[row]!, rng));
+      });
+      filled += batch.indices.length;
+      wanted = batch.failed.map(() => this.items[rng.int(this.items.length)]!);
+    }
+    randomShiftInPlace(out, indices.length, r, this.shift, rng);
+    normalizePixels(out, out, r * r);
+    return { pixels: { data: out, shape: [indices.length, 3, r, r] }, captions };
+  }
+}
