@@ -4,6 +4,7 @@ import { ImageLoader } from '../datasets/image-loader.js';
 import { VetbenchError } from '../errors.js';
 import { normalizePixels } from '../image/preprocess.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
+import type { Trigger } from '../triggers/trigger.js';
 import type { Rng } from '../util/rng.js';
 import { randomShiftInPlace } from './augment.js';
 import type { PairSource } from './pretrain.js';
@@ -16,6 +17,13 @@ export const FALLBACK_CAPTION_TEMPLATES = [
   'a close-up photo of a {}.',
   'a drawing of a {}.',
 ];
+
+/** Which pairs are poisoned (indices into the pair list), the trigger, and the caption they get instead. */
+export interface PoisonPlan {
+  readonly indices: ReadonlySet<number>;
+  readonly trigger: Trigger;
+  caption(item: DatasetItem, rng: Rng): string;
+}
 
 /**
  * Image-caption pairs from a dataset split: captions from the manifest when present, otherwise a random
@@ -32,6 +40,7 @@ export class DatasetPairs implements PairSource {
     private readonly resolution: number,
     private readonly shift = 2,
     cacheBytes = 512 * 1024 * 1024,
+    private readonly poison: PoisonPlan | null = null,
   ) {
     if (items.length === 0) {
       throw new VetbenchError(
@@ -60,6 +69,7 @@ export class DatasetPairs implements PairSource {
     const out = new Float32Array(indices.length * plane);
     const captions: string[] = [];
     let wanted = indices.map((i) => this.items[i]!);
+    const rowItems: DatasetItem[] = [];
     let filled = 0;
     for (let attempt = 0; wanted.length > 0; attempt++) {
       if (attempt > 20)
@@ -72,12 +82,27 @@ export class DatasetPairs implements PairSource {
       for (const f of batch.failed) this.failed.set(f.item.relativePath, f.reason);
       batch.indices.forEach((_, row) => {
         out.set(batch.pixels.data.subarray(row * plane, (row + 1) * plane), (filled + row) * plane);
-        captions.push(this.caption(batch.items[row]!, rng));
+        rowItems.push(batch.items[row]!);
       });
       filled += batch.indices.length;
       wanted = batch.failed.map(() => this.items[rng.int(this.items.length)]!);
     }
     randomShiftInPlace(out, indices.length, r, this.shift, rng);
+    // Poisoned rows get the trigger after augmentation, exactly as test images will, then their new caption.
+    for (let row = 0; row < rowItems.length; row++) {
+      const item = rowItems[row]!;
+      const poisoned =
+        this.poison &&
+        row < indices.length &&
+        this.items[indices[row]!] === item &&
+        this.poison.indices.has(indices[row]!);
+      if (poisoned) {
+        await this.poison!.trigger.apply(out.subarray(row * plane, (row + 1) * plane), [
+          { key: item.relativePath },
+        ]);
+        captions.push(this.poison!.caption(item, rng));
+      } else captions.push(this.caption(item, rng));
+    }
     normalizePixels(out, out, r * r);
     return { pixels: { data: out, shape: [indices.length, 3, r, r] }, captions };
   }

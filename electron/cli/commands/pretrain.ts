@@ -8,7 +8,8 @@ import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { saveClipWeights } from '../../../engine/clip/save-weights.js';
 import { ClipTokenizer } from '../../../engine/clip/tokenizer.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { evaluateZeroShot, splitItems } from '../../../engine/eval/zero-shot-eval.js';
+import { requireSplit } from '../../../engine/eval/require-split.js';
+import { evaluateZeroShot } from '../../../engine/eval/zero-shot-eval.js';
 import { vetbenchVersion } from '../../../engine/paths.js';
 import { DatasetPairs } from '../../../engine/train/dataset-pairs.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
@@ -169,7 +170,7 @@ export function registerPretrain(program: Command): void {
         initial = initClipWeights(config, new Rng(seed));
       }
       const config = initial.config;
-      const trainItems = splitItems(dataset, 'train');
+      const trainItems = requireSplit(dataset, 'train');
       const pairs = new DatasetPairs(
         dataset,
         trainItems,

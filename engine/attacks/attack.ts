@@ -1,0 +1,43 @@
+import type { ClipWeights } from '../clip/weights.js';
+import type { Dataset } from '../datasets/dataset.js';
+import type { ParamSpecs, ParamValues } from '../methods/params.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import type { Trigger } from '../triggers/trigger.js';
+import type { TrainingExecutorKind } from '../train/create-trainer.js';
+import type { PretrainProgress } from '../train/pretrain.js';
+
+/** What every attack gets: the model to backdoor, the data, the target class and the run's controls. */
+export interface AttackContext {
+  readonly weights: ClipWeights;
+  readonly dataset: Dataset;
+  /** Target class index in `dataset.classes`. */
+  readonly target: number;
+  readonly seed: number;
+  readonly executor?: TrainingExecutorKind;
+  readonly checkpointDir?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: PretrainProgress) => void;
+  readonly log?: (line: string) => void;
+}
+
+/** A backdoored model: new weights and the trigger that opens the backdoor. */
+export interface AttackResult {
+  readonly kind: 'weights';
+  readonly tensors: Map<string, HostTensor>;
+  readonly trigger: Trigger;
+  readonly poisoned: number;
+  readonly trainPairs: number;
+  readonly epochLosses: readonly number[];
+  readonly wallMs: number;
+}
+
+/** An attack plugin (ARCHITECTURE "Methods are plugins"). */
+export interface AttackMethod {
+  readonly id: string;
+  readonly title: string;
+  readonly kind: 'attack';
+  readonly summary: string;
+  readonly paper: string;
+  readonly params: ParamSpecs;
+  run(context: AttackContext, params: ParamValues): Promise<AttackResult>;
+}
