@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander';
 import { VetbenchError } from '../../engine/errors.js';
 import { vetbenchVersion } from '../../engine/paths.js';
+import { registerAttack } from './commands/attack.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerEncode } from './commands/encode.js';
 import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspectModel } from './commands/inspect-model.js';
+import { registerMethods } from './commands/methods.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerTokenize } from './commands/tokenize.js';
 
@@ -24,6 +26,8 @@ registerEncode(program);
 registerDataset(program);
 registerPretrain(program);
 registerEval(program);
+registerAttack(program);
+registerMethods(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,7 +4,9 @@ import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
-import { evaluateZeroShot } from '../../../engine/eval/zero-shot-eval.js';
+import { evaluateBackdoor } from '../../../engine/eval/backdoor-eval.js';
+import { VetbenchError } from '../../../engine/errors.js';
+import { classIndex, collect, seedOption, triggerFromArgs } from '../cli-args.js';
 import { emit } from '../output.js';
 import { openDataset } from '../open-dataset.js';
 
@@ -14,6 +16,10 @@ interface EvalOptions {
   split: SplitName;
   template?: string[];
   backend: string;
+  trigger?: string;
+  target?: string;
+  seed?: string;
+  param?: string[];
   json?: boolean;
 }
 
@@ -31,21 +37,54 @@ export function registerEval(program: Command): void {
       `prompt template(s) with {} for the class name (default "${DEFAULT_TEMPLATE}")`,
     )
     .addOption(new Option('--backend <name>', 'executor').choices(['onnx', 'wasm', 'cpu']).default('onnx'))
+    .option(
+      '--trigger <method|file>',
+      'measure attack success under this trigger (a family id or a saved trigger file)',
+    )
+    .option('--target <class>', 'target class of the trigger')
+    .option('--seed <n>', 'seed of a trigger built from its family', '1')
+    .option('--param <key=value>', 'trigger parameter (repeatable)', collect, [])
     .option('--json', 'print JSON')
     .action(async (opts: EvalOptions) => {
+      if ((opts.trigger === undefined) !== (opts.target === undefined)) {
+        throw new VetbenchError(
+          'bad-option',
+          '--trigger and --target go together',
+          'Pass both to measure ASR, or neither for CA only.',
+        );
+      }
       const weights = await loadClipWeights(resolveModelPath(opts.model));
       for (const w of weights.source.warnings) console.error(`warning: ${w}`);
       const dataset = await openDataset(opts.dataset);
+      const target = opts.target === undefined ? undefined : classIndex(dataset, opts.target);
+      const trigger = opts.trigger
+        ? await triggerFromArgs(
+            opts.trigger,
+            opts.param ?? [],
+            seedOption(opts.seed, 1),
+            weights.config.vision.imageResolution,
+          )
+        : null;
       const encoder = await createEncoder(weights, opts.backend);
-      const result = await evaluateZeroShot(encoder, dataset, {
+      const result = await evaluateBackdoor(encoder, dataset, {
         split: opts.split,
         ...(opts.template ? { templates: opts.template } : {}),
+        ...(trigger ? { trigger, target: target! } : {}),
       });
       await encoder.dispose();
+      const correct = result.perClass.reduce((a, c) => a + c.correct, 0);
+      const m = result.metrics;
       const report = {
         ca: result.ca,
-        correct: result.correct,
-        n_clean: result.n,
+        ...(m ? { asr: m.asr, asr_all: m.asr_all, pa: m.pa } : {}),
+        correct,
+        n_clean: result.n_clean,
+        ...(m
+          ? { n_poisoned: m.n_poisoned, n_triggered: m.n_triggered, target: dataset.classes[m.target]!.name }
+          : {}),
+        ...(trigger
+          ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } }
+          : {}),
         split: result.split,
         templates: result.templates,
         per_class: result.perClass,
@@ -56,7 +95,12 @@ export function registerEval(program: Command): void {
       };
       emit(opts.json === true, report, () =>
         [
-          `CA ${result.ca.toFixed(2)}% (${result.correct}/${result.n}) on the ${result.split} split, zero-shot with ${result.templates.length} template(s)`,
+          `CA ${result.ca.toFixed(2)}% (${correct}/${result.n_clean}) on the ${result.split} split, zero-shot with ${result.templates.length} template(s)`,
+          ...(m
+            ? [
+                `ASR ${m.asr.toFixed(2)}% (${Math.round((m.asr * m.n_poisoned) / 100)}/${m.n_poisoned} non-target images flipped to '${dataset.classes[m.target]!.name}'), asr_all ${m.asr_all.toFixed(2)}%, PA ${m.pa.toFixed(2)}%`,
+              ]
+            : []),
           ...result.perClass.map(
             (c) =>
               `  ${c.name.padEnd(24)} ${c.n ? ((100 * c.correct) / c.n).toFixed(1).padStart(5) : '   - '}%  (${c.correct}/${c.n})`,

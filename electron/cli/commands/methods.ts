@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { ATTACKS, TRIGGER_FAMILIES } from '../../../engine/methods/registry.js';
+import type { ParamSpecs } from '../../../engine/methods/params.js';
+import { emit } from '../output.js';
+
+function describeParams(params: ParamSpecs): string[] {
+  return Object.entries(params).map(([key, p]) => {
+    const range =
+      p.kind === 'enum'
+        ? ` {${p.options.join('|')}}`
+        : (p.kind === 'number' || p.kind === 'integer') && (p.min !== undefined || p.max !== undefined)
+          ? ` [${p.min ?? ''}..${p.max ?? ''}]`
+          : '';
+    return `    ${key}=${String(p.default)}${range}  ${p.help}`;
+  });
+}
+
+export function registerMethods(program: Command): void {
+  program
+    .command('methods')
+    .description('list every trigger and attack with its parameters, defaults and paper')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const triggers = TRIGGER_FAMILIES.map((t) => ({
+        id: t.id,
+        kind: 'trigger',
+        title: t.title,
+        summary: t.summary,
+        paper: t.paper,
+        params: t.params,
+      }));
+      const attacks = ATTACKS.map((a) => ({
+        id: a.id,
+        kind: a.kind,
+        title: a.title,
+        summary: a.summary,
+        paper: a.paper,
+        params: a.params,
+      }));
+      emit(opts.json === true, { triggers, attacks }, () =>
+        [
+          'Triggers (vetbench eval --trigger <id> --param key=value):',
+          ...triggers.flatMap((t) => [
+            `  ${t.id}: ${t.title}. ${t.summary}`,
+            `    paper: ${t.paper}`,
+            ...describeParams(t.params),
+          ]),
+          '',
+          'Attacks (vetbench attack <id> --param key=value):',
+          ...attacks.flatMap((a) => [`  ${a.id}: ${a.title}. ${a.summary}`, ...describeParams(a.params)]),
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,65 @@
+import type { AttackMethod } from '../attacks/attack.js';
+import { poisoningAttack } from '../attacks/poisoning-attack.js';
+import { VetbenchError } from '../errors.js';
+import { badnetTrigger } from '../triggers/badnet.js';
+import { blendedTrigger } from '../triggers/blended.js';
+import { sigTrigger } from '../triggers/sig.js';
+import { ssbaImportTrigger } from '../triggers/ssba-import.js';
+import type { TriggerFamily } from '../triggers/trigger.js';
+import { wanetTrigger } from '../triggers/wanet.js';
+
+/** Every trigger family and attack Vetbench knows; the CLI, the wizards and reports list from here. */
+export const TRIGGER_FAMILIES: readonly TriggerFamily[] = [
+  badnetTrigger,
+  blendedTrigger,
+  wanetTrigger,
+  sigTrigger,
+  ssbaImportTrigger,
+];
+
+/** Poisoning defaults that backdoor the demo model (see docs/attacks.md for the runs behind them). */
+const DEMO_POISON = { poisonRate: 0.1, epochs: 10, lr: 1e-3 };
+
+export const ATTACKS: readonly AttackMethod[] = [
+  poisoningAttack(badnetTrigger, { poisonDefaults: DEMO_POISON }),
+  poisoningAttack(blendedTrigger, { poisonDefaults: DEMO_POISON }),
+  poisoningAttack(wanetTrigger, { poisonDefaults: DEMO_POISON }),
+  poisoningAttack(sigTrigger, { poisonDefaults: DEMO_POISON }),
+  poisoningAttack(badnetTrigger, {
+    id: 'label-consistent',
+    title: 'Label-consistent (BadNet patch)',
+    summary:
+      'BadNet patch added only to pairs whose caption already names the target; captions stay true, so the poison survives inspection of the labels.',
+    selection: { candidates: 'target-class', keepCaption: true },
+    poisonDefaults: { ...DEMO_POISON, poisonRate: 0.08 },
+  }),
+  poisoningAttack(ssbaImportTrigger, {
+    summary:
+      'Sample-specific invisible triggers (SSBA/ISSBA) imported as a folder of pre-generated poisoned images.',
+    poisonDefaults: DEMO_POISON,
+  }),
+];
+
+export function findTriggerFamily(id: string): TriggerFamily {
+  const f = TRIGGER_FAMILIES.find((t) => t.id === id);
+  if (!f) {
+    throw new VetbenchError(
+      'trigger-unknown',
+      `unknown trigger '${id}'`,
+      `Use one of ${TRIGGER_FAMILIES.map((t) => t.id).join(', ')}, or the path of a saved trigger file.`,
+    );
+  }
+  return f;
+}
+
+export function findAttack(id: string): AttackMethod {
+  const a = ATTACKS.find((m) => m.id === id);
+  if (!a) {
+    throw new VetbenchError(
+      'attack-unknown',
+      `unknown attack '${id}'`,
+      `Use one of ${ATTACKS.map((m) => m.id).join(', ')} (\`vetbench methods\`).`,
+    );
+  }
+  return a;
+}
