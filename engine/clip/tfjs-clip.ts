@@ -30,6 +30,7 @@ export class TfjsClip {
   dispose(): void {
     for (const t of this.tensors.values()) t.dispose();
     this.tensors.clear();
+    this.ops.dispose();
   }
 }
 

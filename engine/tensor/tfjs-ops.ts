@@ -11,10 +11,20 @@ export class TfjsOps implements TensorOps<tf.Tensor> {
   readonly executor = 'tfjs' as const;
   /** Weight -> its transpose, for weights that never change (frozen). */
   private readonly transposedFrozen = new WeakMap<tf.Tensor, tf.Tensor>();
+  private readonly ownedCopies: tf.Tensor[] = [];
 
   /** Marks a [out, in] weight as frozen: linear() uses a cached transpose and needs no weight gradient. */
   freezeLinearWeight(weight: tf.Tensor): void {
-    if (!this.transposedFrozen.has(weight)) this.transposedFrozen.set(weight, tf.keep(tf.transpose(weight)));
+    if (this.transposedFrozen.has(weight)) return;
+    const copy = tf.keep(tf.transpose(weight));
+    this.transposedFrozen.set(weight, copy);
+    this.ownedCopies.push(copy);
+  }
+
+  /** Frees the transposed copies made by freezeLinearWeight. */
+  dispose(): void {
+    for (const t of this.ownedCopies) t.dispose();
+    this.ownedCopies.length = 0;
   }
 
   shape(x: tf.Tensor): readonly number[] {

@@ -104,5 +104,11 @@ describe('memory', () => {
     expect(tf.memory().numTensors).toBe(afterFirst);
     x.dispose();
     model.dispose();
+    // A model frees everything it held: weights and the transposed copies of frozen linear weights.
+    const beforeModel = tf.memory().numTensors;
+    const fresh = new TfjsClip(weights);
+    expect(tf.memory().numTensors).toBeGreaterThan(beforeModel);
+    fresh.dispose();
+    expect(tf.memory().numTensors).toBe(beforeModel);
   });
 });
