@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,4 +24,15 @@ export function projectRoot(): string {
 export function vetbenchVersion(): string {
   return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string })
     .version;
+}
+
+const requireFromHere = createRequire(import.meta.url);
+
+/** The installed version of an npm package, or null when it is not installed (optional packages). */
+export function packageVersion(name: string): string | null {
+  try {
+    return (requireFromHere(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return null;
+  }
 }

@@ -1,19 +1,9 @@
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import { initTfBackend, type BackendReport, type TfBackendChoice } from './tensor/backend.js';
 import { onnxRuntimeInfo, type OnnxRuntimeInfo } from './onnx/session.js';
-import { vetbenchVersion } from './paths.js';
+import { packageVersion as versionOf, vetbenchVersion } from './paths.js';
 import { parseTrainingExecutor, TRAIN_EXECUTOR_ENV } from './train/create-trainer.js';
 
-const require = createRequire(import.meta.url);
-
-function versionOf(pkg: string): string | null {
-  try {
-    return (require(`${pkg}/package.json`) as { version: string }).version;
-  } catch {
-    return null;
-  }
-}
 
 /** Which executor does each kind of work, and why (shown by `vetbench info`, recorded in run provenance). */
 export interface WorkRouting {

@@ -18,7 +18,7 @@ export const TRIGGER_FAMILIES: readonly TriggerFamily[] = [
 ];
 
 /** Poisoning defaults that backdoor the demo model (see docs/attacks.md for the runs behind them). */
-const DEMO_POISON = { poisonRate: 0.1, epochs: 10, lr: 1e-3 };
+const DEMO_POISON = { poisonRate: 0.1, epochs: 10, lr: 5e-4 };
 
 export const ATTACKS: readonly AttackMethod[] = [
   poisoningAttack(badnetTrigger, { poisonDefaults: DEMO_POISON }),

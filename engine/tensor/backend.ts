@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { VetbenchError } from '../errors.js';
+import { packageVersion } from '../paths.js';
 
 /**
  * TF.js backend selection, best first: tfjs-node-gpu (CUDA), tfjs-node (native CPU), wasm (SIMD), cpu (pure JS).
@@ -31,15 +31,6 @@ export interface BackendReport {
 }
 
 let current: BackendReport | null = null;
-const require = createRequire(import.meta.url);
-
-function packageVersion(name: string): string | null {
-  try {
-    return (require(`${name}/package.json`) as { version: string }).version;
-  } catch {
-    return null;
-  }
-}
 
 async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string | null> {
   if (packageVersion(pkg) === null)

@@ -10,9 +10,8 @@ import { encodeWithTfjs } from '../../engine/clip/tfjs-encode.js';
 import type { ClipWeights } from '../../engine/clip/weights.js';
 import { rvptLoss } from '../../engine/defenses/rvpt/rvpt-loss.js';
 import { initTfBackend, type TfBackendChoice } from '../../engine/tensor/backend.js';
-import type { HostTensor } from '../../engine/tensor/host-tensor.js';
-import { readNpyFloat32, readNpyInt32 } from '../../engine/tensor/npy.js';
 import { crossEntropy, oneHot } from '../../engine/tensor/ops.js';
+import { fixtureArray, fixtureText, pickRows } from '../helpers/fixture.js';
 import { expectClose, FIXTURE_DIR, sliceMiddle } from '../helpers/compare.js';
 
 interface Expected {
@@ -32,17 +31,9 @@ const expected = JSON.parse(readFileSync(`${FIXTURE_DIR}expected.json`, 'utf8'))
 const FWD = 1e-4;
 const GRAD = 1e-3;
 
-const ref = (name: string): Promise<HostTensor> => readNpyFloat32(`${FIXTURE_DIR}${name}.npy`);
-async function ids(name: string): Promise<{ ids: Int32Array; rows: number }> {
-  const t = await readNpyInt32(`${FIXTURE_DIR}${name}.npy`);
-  return { ids: t.data, rows: t.shape[0] as number };
-}
-function rows(t: HostTensor, picks: readonly number[]): HostTensor {
-  const w = t.shape[1] as number;
-  const out = new Float32Array(picks.length * w);
-  picks.forEach((r, i) => out.set(t.data.subarray(r * w, (r + 1) * w), i * w));
-  return { data: out, shape: [picks.length, w] };
-}
+const ref = fixtureArray;
+const ids = fixtureText;
+const rows = pickRows;
 
 let weights: ClipWeights;
 beforeAll(async () => {

@@ -6,29 +6,21 @@ import type { ClipWeights } from '../../engine/clip/weights.js';
 import { rvptObjective } from '../../engine/defenses/rvpt/rvpt-objective.js';
 import { DIFFERENTIABLE_OPS } from '../../engine/onnx/autodiff.js';
 import { initTfBackend } from '../../engine/tensor/backend.js';
-import type { HostTensor } from '../../engine/tensor/host-tensor.js';
-import { readNpyFloat32, readNpyInt32 } from '../../engine/tensor/npy.js';
 import { crossEntropyWithTargets, oneHot, type TensorOps } from '../../engine/tensor/ops.js';
 import type { Objective, ObjectiveOutput, TrainingExecutor } from '../../engine/train/objective.js';
 import { OnnxTrainer } from '../../engine/train/onnx-trainer.js';
 import { TfjsTrainer } from '../../engine/train/tfjs-trainer.js';
+import type { HostTensor } from '../../engine/tensor/host-tensor.js';
+import { fixtureArray, fixtureText, pickRows } from '../helpers/fixture.js';
 import { expectClose, FIXTURE_DIR, relativeError } from '../helpers/compare.js';
 
 const expected = JSON.parse(readFileSync(`${FIXTURE_DIR}expected.json`, 'utf8')) as {
   rvpt: { D: number; alpha: number; labels: number[]; text_rows: number[]; loss: number };
   ctx: { labels: number[]; ce: number };
 };
-const ref = (name: string): Promise<HostTensor> => readNpyFloat32(`${FIXTURE_DIR}${name}.npy`);
-async function textInput(name: string): Promise<TextInput> {
-  const t = await readNpyInt32(`${FIXTURE_DIR}${name}.npy`);
-  return { ids: t.data, rows: t.shape[0] as number };
-}
-function rows(t: HostTensor, picks: readonly number[]): HostTensor {
-  const w = t.shape[1] as number;
-  const out = new Float32Array(picks.length * w);
-  picks.forEach((r, i) => out.set(t.data.subarray(r * w, (r + 1) * w), i * w));
-  return { data: out, shape: [picks.length, w] };
-}
+const ref = fixtureArray;
+const textInput = fixtureText;
+const rows = pickRows;
 
 describe('CLIP gradients through the training-step API equal PyTorch on both executors', () => {
   let weights: ClipWeights;
