@@ -75,7 +75,11 @@ export async function checkImageFile(path: string, options: CheckFileOptions = {
   }
 
   const source = content.whole ?? path;
-  const size = options.verify ? await fullyDecoded(source, options.decodeSlot) : await headerSize(source);
+  // A file whose end marker is missing is probably cut short: decode it fully even without `verify`, so
+  // the default (header-only) check still catches truncation at little cost (complete files skip this).
+  const suspicious = missingEnd(sniffed.format, content.head, content.tail, content.bytes) === true;
+  const size =
+    options.verify || suspicious ? await fullyDecoded(source, options.decodeSlot) : await headerSize(source);
   if ('error' in size) return truncatedByStructure(sniffed.format, content) ?? size.error;
   if (!(size.width > 0 && size.height > 0)) {
     return { ok: false, code: 'corrupt', reason: 'the header gives no image size' };

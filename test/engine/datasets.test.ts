@@ -170,13 +170,14 @@ describe('ImageFolder import of a messy folder', () => {
     expect(dataset.warnings.join('\n')).toMatch(/no usable images.*empty_class/);
   });
 
-  it('checks only headers by default; verify decodes fully and catches the truncated JPEG', async () => {
-    expect(itemPaths(dataset)).toContain('cat/truncated.jpg');
+  it('catches the truncated JPEG by default (missing end marker -> full decode) and with verify', async () => {
+    expect(itemPaths(dataset)).not.toContain('cat/truncated.jpg');
+    expect(skipOf(dataset, 'cat/truncated.jpg')).toMatchObject({ code: 'truncated' });
     expect(dataset.verified).toBe(false);
     const verified = await importDataset(root, { verify: true });
     expect(verified.verified).toBe(true);
     expect(skipOf(verified, 'cat/truncated.jpg')).toMatchObject({ code: 'truncated' });
-    expect(verified.items.length).toBe(dataset.items.length - 1);
+    expect(verified.items.length).toBe(dataset.items.length);
   });
 
   it('splits with a seeded stratified split when none is given', () => {
