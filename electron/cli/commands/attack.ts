@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
@@ -92,6 +92,7 @@ export function registerAttack(program: Command): void {
       });
       const triggerPath = triggerPathFor(opts.out);
       await saveTrigger(triggerPath, result.trigger);
+      await rm(`${opts.out}.checkpoint`, { recursive: true, force: true }); // stored: no resume needed
 
       // Report clean and backdoored behaviour on the test split, as the analyst would check it.
       const stored = await loadClipWeights(opts.out);

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import type { ClipConfig } from '../../../engine/clip/config.js';
@@ -216,6 +216,8 @@ export function registerPretrain(program: Command): void {
         dtype: opts.dtype === 'f16' ? 'F16' : 'F32',
         metadata: { vetbench_provenance: JSON.stringify(provenance) },
       });
+      // The run is complete and its result stored: the checkpoint has done its job.
+      await rm(options.checkpointDir, { recursive: true, force: true });
       // Zero-shot CA of the stored weights (as a user will load them), when the dataset has a test split.
       const stored = await loadClipWeights(opts.out);
       let ca: number | null = null;
