@@ -4,7 +4,6 @@ import { onnxRuntimeInfo, type OnnxRuntimeInfo } from './onnx/session.js';
 import { packageVersion as versionOf, vetbenchVersion } from './paths.js';
 import { parseTrainingExecutor, TRAIN_EXECUTOR_ENV } from './train/create-trainer.js';
 
-
 /** Which executor does each kind of work, and why (shown by `vetbench info`, recorded in run provenance). */
 export interface WorkRouting {
   readonly kind: string;
