@@ -16,7 +16,7 @@ import {
   toModelPixels,
 } from '../../engine/image/preprocess.js';
 import { centerCrop, resizeBicubic, resizeShortSide, roundHalfEven } from '../../engine/image/resize.js';
-import { readNpy } from '../helpers/npy-lite.js';
+import { parseNpy } from '../../engine/tensor/npy.js';
 
 // Reference made by test/fixtures/preprocess/make_reference.py (Pillow + numpy); see manifest.json.
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'preprocess');
@@ -41,10 +41,22 @@ function fixture(name: string): string {
   return join(FIXTURES, name);
 }
 
+/** A reference array written by make_reference.py (uint8 images or float32 tensors). */
+function readNpy(path: string): {
+  dtype: 'uint8' | 'float32';
+  shape: number[];
+  data: Uint8Array | Float32Array;
+} {
+  const a = parseNpy(readFileSync(path), path);
+  if (a.values instanceof Uint8Array) return { dtype: 'uint8', shape: a.shape, data: a.values };
+  if (a.values instanceof Float32Array) return { dtype: 'float32', shape: a.shape, data: a.values };
+  throw new Error(`${path}: expected uint8 or float32, got ${a.dtype}`);
+}
+
 /** A decoded reference (.npy, uint8 [H, W, 3]) as an RgbImage. */
 function referenceImage(npyName: string): RgbImage {
   const a = readNpy(fixture(npyName));
-  if (a.dtype !== 'uint8' || a.shape.length !== 3 || a.shape[2] !== 3) {
+  if (!(a.data instanceof Uint8Array) || a.shape.length !== 3 || a.shape[2] !== 3) {
     throw new Error(`${npyName}: expected uint8 [H, W, 3], got ${a.dtype} [${a.shape.join(', ')}]`);
   }
   return { height: a.shape[0]!, width: a.shape[1]!, data: a.data };
