@@ -5,11 +5,15 @@ import { toOnnxModel } from '../onnx/serialize.js';
 import { createSession, runSession, type OnnxFeed } from '../onnx/session.js';
 import { TraceOps, type Sym } from '../onnx/trace-ops.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
-import { endOfTextMask, type ClipGraph } from './clip-forward.js';
+import type { ClipGraph } from './clip-forward.js';
 import { clipParamTensors } from './clip-params.js';
 import { encodeProgram, type EncodeOutputName } from './encode-program.js';
+import { tokenFeeds, traceTokenInputs } from './onnx-token-inputs.js';
 import type { EncodeRequest, EncodeResult } from './encode-request.js';
 import type { ClipWeights } from './weights.js';
+
+/** Name of the token-id graph input (its end-of-text mask is `input_ids:eot`). */
+const TEXT_INPUT = 'input_ids';
 
 /** Builds ONNX graphs of a loaded CLIP (specialised per request shape) and runs them on onnxruntime. */
 export class OnnxClip {
@@ -36,13 +40,8 @@ export class OnnxClip {
       ops,
       params,
       config: this.weights.config,
-      tokens: (input) => ({
-        embeddings: ops.gatherRowsBy(
-          params.get('token_embedding.weight'),
-          graph.addInput('input_ids', [input.rows, ctx], 'int64'),
-        ),
-        eotMask: graph.addInput('eot_mask', [input.rows, ctx, 1]),
-      }),
+      tokens: (input) =>
+        traceTokenInputs(graph, ops, params.get('token_embedding.weight'), TEXT_INPUT, input.rows, ctx),
     };
     const pixels = request.pixels ? graph.addInput('pixels', request.pixels.shape) : undefined;
     const prompts = request.prompts
@@ -78,11 +77,6 @@ export class OnnxClip {
         rows: request.text?.rows,
       }),
     );
-    // Token ids are baked into the graph as constants, so they are part of the key.
-    if (request.text)
-      h.update(
-        new Uint8Array(request.text.ids.buffer, request.text.ids.byteOffset, request.text.ids.byteLength),
-      );
     return h.digest('hex');
   }
 
@@ -95,19 +89,18 @@ export class OnnxClip {
     }
     const feeds: Record<string, OnnxFeed> = {};
     if (request.pixels) feeds.pixels = request.pixels;
-    if (request.text) {
-      const shape = [request.text.rows, this.weights.config.text.contextLength, 1];
-      feeds.input_ids = {
-        int64: BigInt64Array.from(request.text.ids, (v) => BigInt(v)),
-        shape: shape.slice(0, 2),
-      };
-      feeds.eot_mask = { data: endOfTextMask(request.text, shape[1] as number), shape };
-    }
+    if (request.text)
+      Object.assign(feeds, tokenFeeds(TEXT_INPUT, request.text, this.weights.config.text.contextLength));
     if (request.prompts) feeds.visual_prompts = request.prompts.tensors;
     if (request.context) feeds.text_context = request.context;
     const s = await session;
     const names = s.outputNames as EncodeOutputName[];
     return (await runSession(s, feeds, names)) as EncodeResult;
+  }
+
+  /** Sessions built so far (one per request shape). */
+  get sessionCount(): number {
+    return this.sessions.size;
   }
 
   async dispose(): Promise<void> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as ort from 'onnxruntime-node';
-import { endOfTextMask, type ClipGraph, type TextInput } from '../clip/clip-forward.js';
+import type { ClipGraph, TextInput } from '../clip/clip-forward.js';
+import { tokenFeeds, traceTokenInputs } from '../clip/onnx-token-inputs.js';
 import { clipParamTensors } from '../clip/clip-params.js';
 import type { ClipWeights } from '../clip/weights.js';
 import { addGradients } from '../onnx/autodiff.js';
@@ -58,15 +59,7 @@ export class OnnxTrainer implements TrainingExecutor {
         tokens: (input) => {
           const name = textNames.get(input);
           if (!name) return null; // fixed texts (closed over by the objective) stay constants
-          const ids = graph.has(name) ? graph.value(name) : graph.addInput(name, [input.rows, ctx], 'int64');
-          const eotName = `${name}:eot`;
-          const eot = graph.has(eotName)
-            ? graph.value(eotName)
-            : graph.addInput(eotName, [input.rows, ctx, 1]);
-          return {
-            embeddings: ops.gatherRowsBy(param('token_embedding.weight'), ids),
-            eotMask: eot,
-          };
+          return traceTokenInputs(graph, ops, param('token_embedding.weight'), name, input.rows, ctx);
         },
         params: { get: param },
       };
@@ -102,9 +95,7 @@ export class OnnxTrainer implements TrainingExecutor {
     const feeds: Record<string, OnnxFeed> = { ...vars, ...batch };
     const ctx = this.weights?.config.text.contextLength ?? 0;
     for (const [name, t] of Object.entries(texts)) {
-      if (!s.inputNames.includes(name)) continue;
-      feeds[name] = { int64: BigInt64Array.from(t.ids, (v) => BigInt(v)), shape: [t.rows, ctx] };
-      feeds[`${name}:eot`] = { data: endOfTextMask(t, ctx), shape: [t.rows, ctx, 1] };
+      if (s.inputNames.includes(name)) Object.assign(feeds, tokenFeeds(name, t, ctx));
     }
     const out = await runSession(s, feeds, s.outputNames);
     const metrics: Record<string, HostTensor> = {};

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEncoder, type ClipEncoder } from '../../engine/clip/clip-encoder.js';
 import { encodeImage } from '../../engine/clip/clip-forward.js';
 import { loadClipWeights } from '../../engine/clip/load-weights.js';
+import { OnnxClip } from '../../engine/clip/onnx-clip.js';
 import { TfjsClip, toTf } from '../../engine/clip/tfjs-clip.js';
+import { ClipTokenizer } from '../../engine/clip/tokenizer.js';
 import type { ClipWeights } from '../../engine/clip/weights.js';
 import {
   buildZeroShotHead,
@@ -80,6 +82,25 @@ describe('zero-shot head', () => {
     const ref = await readNpyFloat32(`${FIXTURE_DIR}logits_per_image.npy`); // column 0 is the banana text
     for (let i = 0; i < 3; i++) expect(logits.data[i * 2]).toBeCloseTo(ref.data[i * 4] as number, 3);
     expect([...predictions].every((p) => p === 0 || p === 1)).toBe(true);
+  });
+});
+
+describe('ONNX sessions', () => {
+  it('one session serves every text batch of the same shape (token ids are graph inputs)', async () => {
+    const clip = new OnnxClip(weights);
+    const tokenizer = ClipTokenizer.default();
+    const encode = (texts: string[]) =>
+      clip.encode({
+        text: { ids: tokenizer.tokenizeBatch(texts, 77), rows: texts.length },
+        outputs: ['text_embeds'],
+      });
+    const a = await encode(['a photo of a banana.', 'a photo of a goldfish.']);
+    const b = await encode(['art of a samoyed.', 'a dog.']);
+    expect(clip.sessionCount).toBe(1);
+    expect(a.text_embeds!.data).not.toEqual(b.text_embeds!.data);
+    await encode(['a single row.']);
+    expect(clip.sessionCount).toBe(2);
+    await clip.dispose();
   });
 });
 
