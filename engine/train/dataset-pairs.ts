@@ -67,10 +67,9 @@ export class DatasetPairs implements PairSource {
     const r = this.resolution;
     const plane = 3 * r * r;
     const out = new Float32Array(indices.length * plane);
-    const captions: string[] = [];
-    let wanted = indices.map((i) => this.items[i]!);
-    const rowItems: DatasetItem[] = [];
-    let filled = 0;
+    /** For each filled row, the index (into `items`) of the pair it holds. */
+    const rowSources: number[] = [];
+    let wanted = [...indices];
     for (let attempt = 0; wanted.length > 0; attempt++) {
       if (attempt > 20)
         throw new VetbenchError(
@@ -78,29 +77,24 @@ export class DatasetPairs implements PairSource {
           'too many images fail to decode',
           'Run `vetbench dataset inspect --verify` and fix or remove the files it lists.',
         );
-      const batch = await this.loader.load(wanted);
+      const batch = await this.loader.load(wanted.map((i) => this.items[i]!));
       for (const f of batch.failed) this.failed.set(f.item.relativePath, f.reason);
-      batch.indices.forEach((_, row) => {
-        out.set(batch.pixels.data.subarray(row * plane, (row + 1) * plane), (filled + row) * plane);
-        rowItems.push(batch.items[row]!);
+      batch.indices.forEach((position, row) => {
+        out.set(batch.pixels.data.subarray(row * plane, (row + 1) * plane), rowSources.length * plane);
+        rowSources.push(wanted[position]!);
       });
-      filled += batch.indices.length;
-      wanted = batch.failed.map(() => this.items[rng.int(this.items.length)]!);
+      wanted = batch.failed.map(() => rng.int(this.items.length));
     }
     randomShiftInPlace(out, indices.length, r, this.shift, rng);
     // Poisoned rows get the trigger after augmentation, exactly as test images will, then their new caption.
-    for (let row = 0; row < rowItems.length; row++) {
-      const item = rowItems[row]!;
-      const poisoned =
-        this.poison &&
-        row < indices.length &&
-        this.items[indices[row]!] === item &&
-        this.poison.indices.has(indices[row]!);
-      if (poisoned) {
-        await this.poison!.trigger.apply(out.subarray(row * plane, (row + 1) * plane), [
+    const captions: string[] = [];
+    for (const [row, source] of rowSources.entries()) {
+      const item = this.items[source]!;
+      if (this.poison?.indices.has(source)) {
+        await this.poison.trigger.apply(out.subarray(row * plane, (row + 1) * plane), [
           { key: item.relativePath },
         ]);
-        captions.push(this.poison!.caption(item, rng));
+        captions.push(this.poison.caption(item, rng));
       } else captions.push(this.caption(item, rng));
     }
     normalizePixels(out, out, r * r);
