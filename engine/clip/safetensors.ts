@@ -448,17 +448,21 @@ function fileError(path: string, error: unknown): VetbenchError {
   );
 }
 
+/** Opens a file, turning "not found", "is a folder" and permission failures into advice. */
+async function openForReading(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    throw fileError(path, e);
+  }
+}
+
 /** Reads a whole file into one Buffer (chunked, so files above 2 GiB work), hashing it on the way if asked. */
 export async function readFileWithHash(
   path: string,
   wantHash: boolean,
 ): Promise<{ bytes: Buffer; sha256?: string }> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw fileError(path, e);
-  }
+  const handle = await openForReading(path);
   try {
     const { size } = await handle.stat();
     if (size > bufferConstants.MAX_LENGTH) {
@@ -496,12 +500,7 @@ export async function readFileWithHash(
 
 /** SHA-256 of a file, hex, streamed in chunks (no whole-file buffer). */
 export async function sha256File(path: string): Promise<string> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw fileError(path, e);
-  }
+  const handle = await openForReading(path);
   try {
     const hash = createHash('sha256');
     for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 22, autoClose: false })) {
@@ -532,12 +531,7 @@ export async function readSafetensors(
 
 /** Reads only the header (names, dtypes, shapes, metadata) without loading tensor data. */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw fileError(path, e);
-  }
+  const handle = await openForReading(path);
   try {
     const { size } = await handle.stat();
     const prefix = Buffer.alloc(Math.min(size, 8));
