@@ -77,11 +77,14 @@ export class Graph {
     outputShapes: readonly (readonly number[])[],
     attributes: Record<string, AttributeValue> = {},
     outputType: ElementType = 'float32',
+    outputNames?: readonly string[],
   ): GraphValue[] {
     for (const i of inputs)
       if (i !== '' && !this.values.has(i)) throw new Error(`${op}: unknown input '${i}'`);
-    const outs = outputShapes.map((shape) => {
-      const v = { name: this.fresh(op), shape: [...shape], type: outputType };
+    const outs = outputShapes.map((shape, k) => {
+      const name = outputNames?.[k] ?? this.fresh(op);
+      if (this.values.has(name)) throw new Error(`graph already has a value named '${name}'`);
+      const v = { name, shape: [...shape], type: outputType };
       this.values.set(v.name, v);
       return v;
     });
@@ -91,15 +94,9 @@ export class Graph {
 
   markOutput(name: string, alias?: string): void {
     const v = this.value(name);
-    if (alias && alias !== name) {
-      const [out] = this.addNode('Identity', [name], [v.shape], {}, v.type);
-      const renamed = { ...out!, name: alias };
-      this.values.set(alias, renamed);
-      const node = this.nodes[this.nodes.length - 1]!;
-      this.nodes[this.nodes.length - 1] = { ...node, outputs: [alias] };
-      this.outputs.push(renamed);
-      return;
-    }
-    this.outputs.push(v);
+    // An output under another name is an Identity node writing that name.
+    const out =
+      alias && alias !== name ? this.addNode('Identity', [name], [v.shape], {}, v.type, [alias])[0]! : v;
+    this.outputs.push(out);
   }
 }
