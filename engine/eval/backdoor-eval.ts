@@ -1,5 +1,6 @@
 import type { ClipEncoder } from '../clip/clip-encoder.js';
-import { buildZeroShotHead, classify, DEFAULT_TEMPLATE, type ZeroShotHead } from '../clip/zero-shot.js';
+import { DEFAULT_TEMPLATE, type ZeroShotHead } from '../clip/zero-shot.js';
+import { argmaxRows, zeroShotClassifier, type ImageClassifier } from './image-classifier.js';
 import type { Dataset, SplitName } from '../datasets/dataset.js';
 import { ImageLoader } from '../datasets/image-loader.js';
 import { normalizePixels } from '../image/preprocess.js';
@@ -21,6 +22,8 @@ export interface BackdoorEvaluation {
   readonly failed: readonly { path: string; reason: string }[];
   readonly templates: readonly string[];
   readonly split: SplitName;
+  /** How the classes were predicted (zero-shot, prompt file, ...). */
+  readonly classifier: string;
 }
 
 export interface BackdoorEvalOptions {
@@ -30,8 +33,10 @@ export interface BackdoorEvalOptions {
   /** Target class index (required with a trigger). */
   readonly target?: number;
   readonly batchSize?: number;
-  /** A precomputed class head (e.g. from a prompt file); default: zero-shot from the templates. */
+  /** A precomputed class head; default: zero-shot from the templates. */
   readonly head?: ZeroShotHead;
+  /** Any classifier (prompt files, prompt learners); overrides `head` and `templates`. */
+  readonly classifier?: ImageClassifier;
 }
 
 function normalizedCopy(pixels01: HostTensor): HostTensor {
@@ -53,16 +58,14 @@ export async function evaluateBackdoor(
   if (trigger && options.target === undefined)
     throw new Error('evaluateBackdoor: a trigger needs a target class');
   const names = dataset.classes.map((c) => c.name);
-  const head = options.head ?? (await buildZeroShotHead(encoder, names, templates));
+  const classifier =
+    options.classifier ??
+    zeroShotClassifier(encoder, names, {
+      templates,
+      ...(options.head ? { head: options.head } : {}),
+    });
   // TrojVQA-style triggers need their text key in the prompts as well (dual key).
-  const triggeredHead =
-    trigger && trigger.textKey
-      ? await buildZeroShotHead(
-          encoder,
-          names,
-          templates.map((t) => `${trigger.textKey} ${t}`),
-        )
-      : head;
+  const textKey = trigger?.textKey ?? '';
   const items = requireSplit(dataset, split);
   const loader = new ImageLoader({
     resolution: encoder.weights.config.vision.imageResolution,
@@ -76,11 +79,7 @@ export async function evaluateBackdoor(
   for await (const batch of loader.batches(items, options.batchSize ?? 64)) {
     for (const f of batch.failed) failed.push({ path: f.item.relativePath, reason: f.reason });
     if (batch.items.length === 0) continue;
-    const cleanOut = await encoder.encode({
-      pixels: normalizedCopy(batch.pixels),
-      outputs: ['image_embeds'],
-    });
-    clean.push(...classify(head, cleanOut.image_embeds!, encoder.weights.logitScale).predictions);
+    clean.push(...argmaxRows(await classifier.logits(normalizedCopy(batch.pixels))));
     labels.push(...batch.items.map((i) => i.label));
     if (trigger) {
       const poisoned = Float32Array.from(batch.pixels.data);
@@ -88,11 +87,10 @@ export async function evaluateBackdoor(
         poisoned,
         batch.items.map((i) => ({ key: i.relativePath })),
       );
-      const out = await encoder.encode({
-        pixels: normalizedCopy({ data: poisoned, shape: batch.pixels.shape }),
-        outputs: ['image_embeds'],
+      const logits = await classifier.logits(normalizedCopy({ data: poisoned, shape: batch.pixels.shape }), {
+        textKey,
       });
-      triggered.push(...classify(triggeredHead, out.image_embeds!, encoder.weights.logitScale).predictions);
+      triggered.push(...argmaxRows(logits));
     }
   }
   const perClass = names.map((name) => ({ name, correct: 0, n: 0 }));
@@ -104,5 +102,5 @@ export async function evaluateBackdoor(
   const metrics = trigger
     ? backdoorMetrics({ predictions: clean, labels }, { predictions: triggered, labels }, options.target!)
     : null;
-  return { metrics, ca, n_clean: n, perClass, failed, templates, split };
+  return { metrics, ca, n_clean: n, perClass, failed, templates, split, classifier: classifier.description };
 }
