@@ -1,0 +1,526 @@
+/**
+ * The Vetbench API contract: every request, response and event between the screens (renderer/) and the main
+ * process (electron/), as zod schemas with their inferred types. Both transports (Electron IPC in the app,
+ * HTTP + server-sent events in `vetbench serve`) carry exactly these payloads and implement `ApiClient`, so
+ * the renderer cannot tell which one it has.
+ *
+ * This file imports only zod: the renderer bundles it with vite.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------------------
+// Building blocks
+
+/** Row ids of the project store (models, datasets, runs, artifacts, comparisons). */
+export const IdSchema = z.number().int().positive();
+export type Id = z.infer<typeof IdSchema>;
+
+/** Milliseconds since 1970-01-01 UTC. */
+export const TimestampSchema = z.number().int().nonnegative();
+
+/** Every failure the API reports: what is wrong (`message`) and what to do about it (`hint`). */
+export const ApiErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  hint: z.string(),
+});
+export type ApiError = z.infer<typeof ApiErrorSchema>;
+
+export const ParamValueSchema = z.union([z.number(), z.boolean(), z.string()]);
+export type ParamValue = z.infer<typeof ParamValueSchema>;
+export const ParamValuesSchema = z.record(z.string(), ParamValueSchema);
+export type ParamValues = z.infer<typeof ParamValuesSchema>;
+
+/** A declared method parameter (mirrors engine/methods/params.ts ParamSpec); forms are generated from it. */
+export const ParamSpecSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.enum(['number', 'integer']),
+    default: z.number(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    unit: z.string().optional(),
+    help: z.string(),
+  }),
+  z.object({ kind: z.literal('boolean'), default: z.boolean(), help: z.string() }),
+  z.object({ kind: z.literal('string'), default: z.string(), help: z.string() }),
+  z.object({
+    kind: z.literal('enum'),
+    default: z.string(),
+    options: z.array(z.string()),
+    help: z.string(),
+  }),
+]);
+export type ParamSpec = z.infer<typeof ParamSpecSchema>;
+
+export const SPLIT_NAMES = ['train', 'val', 'test'] as const;
+export const SplitNameSchema = z.enum(SPLIT_NAMES);
+export const SplitCountsSchema = z.object({
+  train: z.number().int().nonnegative().optional(),
+  val: z.number().int().nonnegative().optional(),
+  test: z.number().int().nonnegative().optional(),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Project
+
+export const ProjectInfoSchema = z.object({
+  /** Absolute path of the project file (.vbproj, SQLite). */
+  path: z.string(),
+  name: z.string(),
+  /** Folder beside the project file that holds artifact files. */
+  artifactsDir: z.string(),
+  schemaVersion: z.number().int(),
+  createdAt: TimestampSchema,
+  vetbenchVersion: z.string(),
+  counts: z.object({
+    models: z.number().int().nonnegative(),
+    datasets: z.number().int().nonnegative(),
+    runs: z.number().int().nonnegative(),
+    running: z.number().int().nonnegative(),
+  }),
+});
+export type ProjectInfo = z.infer<typeof ProjectInfoSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Models
+
+export const ModelArchitectureSchema = z.object({
+  /** One line, e.g. "ViT-16 @ 64px, vision width 128 x 4 layers ...". */
+  description: z.string(),
+  embedDim: z.number().int().positive(),
+  vision: z.object({
+    width: z.number().int().positive(),
+    layers: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    patchSize: z.number().int().positive(),
+    imageResolution: z.number().int().positive(),
+  }),
+  text: z.object({
+    width: z.number().int().positive(),
+    layers: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    contextLength: z.number().int().positive(),
+    vocabSize: z.number().int().positive(),
+  }),
+  parameters: z.number().int().nonnegative(),
+  dtypes: z.array(z.enum(['F32', 'F16', 'BF16'])),
+  naming: z.enum(['openai', 'huggingface']),
+});
+export type ModelArchitecture = z.infer<typeof ModelArchitectureSchema>;
+
+export const ModelSummarySchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  path: z.string(),
+  /** SHA-256 of the weights file, hex. */
+  fingerprint: z.string(),
+  fileBytes: z.number().int().nonnegative(),
+  architecture: ModelArchitectureSchema,
+  warnings: z.array(z.string()),
+  /** The run that produced it (e.g. an attack), or null for an imported file. */
+  sourceRunId: IdSchema.nullable(),
+  importedAt: TimestampSchema,
+});
+export type ModelSummary = z.infer<typeof ModelSummarySchema>;
+
+export const ImportModelRequestSchema = z.object({
+  /** A .safetensors file, its folder, or "demo" for the built-in model. */
+  path: z.string().min(1),
+  name: z.string().min(1).max(200).optional(),
+});
+export type ImportModelRequest = z.infer<typeof ImportModelRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Datasets
+
+export const SkippedFileSchema = z.object({ path: z.string(), code: z.string(), reason: z.string() });
+
+export const DatasetSummarySchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  root: z.string(),
+  fingerprint: z.string(),
+  layout: z.string(),
+  classes: z.array(
+    z.object({
+      index: z.number().int().nonnegative(),
+      name: z.string(),
+      folder: z.string(),
+      count: z.number().int().nonnegative(),
+      counts: SplitCountsSchema,
+    }),
+  ),
+  total: z.number().int().nonnegative(),
+  counts: SplitCountsSchema,
+  captions: z.number().int().nonnegative(),
+  /** A few image ids (paths relative to the root) per class, for previews via `datasetImageUrl`. */
+  sampleImageIds: z.array(z.string()),
+  skipped: z.array(SkippedFileSchema),
+  warnings: z.array(z.string()),
+  importedAt: TimestampSchema,
+});
+export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
+
+export const ImportDatasetRequestSchema = z.object({
+  /** A dataset folder (image folders, split folders or a manifest), or "demo". */
+  path: z.string().min(1),
+  name: z.string().min(1).max(200).optional(),
+});
+export type ImportDatasetRequest = z.infer<typeof ImportDatasetRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Methods
+
+/** What a run does. Triggers are not runs: they are chosen inside attack and eval runs. */
+export const RUN_KINDS = ['attack', 'defense', 'scan', 'explain', 'eval'] as const;
+export const RunKindSchema = z.enum(RUN_KINDS);
+export type RunKind = z.infer<typeof RunKindSchema>;
+
+export const MethodInfoSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  kind: RunKindSchema,
+  summary: z.string(),
+  paper: z.string(),
+  params: z.record(z.string(), ParamSpecSchema),
+  /** True when the method needs a target class (attacks, backdoor evaluation with a trigger). */
+  needsTarget: z.boolean(),
+  /** True when the method needs a trigger (e.g. backdoor evaluation, trigger-aware defenses). */
+  acceptsTrigger: z.boolean(),
+});
+export type MethodInfo = z.infer<typeof MethodInfoSchema>;
+
+export const TriggerInfoSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  summary: z.string(),
+  paper: z.string(),
+  params: z.record(z.string(), ParamSpecSchema),
+});
+export type TriggerInfo = z.infer<typeof TriggerInfoSchema>;
+
+export const ListMethodsResponseSchema = z.object({
+  methods: z.array(MethodInfoSchema),
+  triggers: z.array(TriggerInfoSchema),
+});
+export type ListMethodsResponse = z.infer<typeof ListMethodsResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Runs
+
+export const RUN_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** A trigger for a run: a family built from params (and the run's seed), or the trigger saved by a run. */
+export const TriggerChoiceSchema = z.discriminatedUnion('source', [
+  z.object({
+    source: z.literal('family'),
+    family: z.string().min(1),
+    params: ParamValuesSchema.default({}),
+  }),
+  z.object({ source: z.literal('artifact'), artifactId: IdSchema }),
+]);
+export type TriggerChoice = z.infer<typeof TriggerChoiceSchema>;
+
+export const StartRunRequestSchema = z.object({
+  kind: RunKindSchema,
+  method: z.string().min(1),
+  modelId: IdSchema,
+  datasetId: IdSchema,
+  /** Target class name (attacks; evaluations with a trigger). */
+  target: z.string().min(1).optional(),
+  trigger: TriggerChoiceSchema.optional(),
+  seed: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 31 - 1),
+  /** Method parameters; missing ones take their declared defaults, unknown ones are refused. */
+  params: ParamValuesSchema.default({}),
+  /** A name for the run list; default: method and model. */
+  label: z.string().max(200).optional(),
+});
+export type StartRunRequest = z.input<typeof StartRunRequestSchema>;
+
+export const RunProgressSchema = z.object({
+  /** 0-based epoch. */
+  epoch: z.number().int().nonnegative(),
+  step: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  etaMs: z.number().nonnegative(),
+});
+export type RunProgress = z.infer<typeof RunProgressSchema>;
+
+export const RunSummarySchema = z.object({
+  id: IdSchema,
+  label: z.string(),
+  kind: RunKindSchema,
+  method: z.string(),
+  modelId: IdSchema,
+  datasetId: IdSchema,
+  target: z.string().nullable(),
+  seed: z.number().int(),
+  status: RunStatusSchema,
+  createdAt: TimestampSchema,
+  startedAt: TimestampSchema.nullable(),
+  finishedAt: TimestampSchema.nullable(),
+  /** Time spent running, summed over attempts (resumes), in ms. */
+  runMs: z.number().nonnegative(),
+  /** Times the run was started (1 + resumes). */
+  attempts: z.number().int().nonnegative(),
+  progress: RunProgressSchema.nullable(),
+  /** Last value of each metric series. */
+  finalMetrics: z.record(z.string(), z.number()),
+  error: ApiErrorSchema.nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+export const MetricPointSchema = z.object({ step: z.number().int().nonnegative(), value: z.number() });
+export const MetricSeriesSchema = z.object({ name: z.string(), points: z.array(MetricPointSchema) });
+export type MetricSeries = z.infer<typeof MetricSeriesSchema>;
+
+export const ARTIFACT_KINDS = ['weights', 'trigger', 'image', 'prompt', 'report', 'json', 'other'] as const;
+export const ArtifactKindSchema = z.enum(ARTIFACT_KINDS);
+
+export const ArtifactInfoSchema = z.object({
+  id: IdSchema,
+  runId: IdSchema.nullable(),
+  kind: ArtifactKindSchema,
+  /** File name inside the artifact folder, e.g. "weights.safetensors", "trigger-preview.png". */
+  name: z.string(),
+  mediaType: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string(),
+  createdAt: TimestampSchema,
+});
+export type ArtifactInfo = z.infer<typeof ArtifactInfoSchema>;
+
+export const RunLogLineSchema = z.object({
+  at: TimestampSchema,
+  level: z.enum(['info', 'warn', 'error']),
+  line: z.string(),
+});
+export type RunLogLine = z.infer<typeof RunLogLineSchema>;
+
+export const RunDetailSchema = RunSummarySchema.extend({
+  params: ParamValuesSchema,
+  trigger: TriggerChoiceSchema.nullable(),
+  /** Software versions the run used (vetbench, node, onnxruntime, tfjs ...). */
+  versions: z.record(z.string(), z.string()),
+  /** Training-step executor / inference backend, e.g. "onnx". */
+  executor: z.string().nullable(),
+  series: z.array(MetricSeriesSchema),
+  artifacts: z.array(ArtifactInfoSchema),
+  /** Last checkpoint step, or null when none. */
+  checkpointStep: z.number().int().nonnegative().nullable(),
+  /** The newest log lines (at most 200). */
+  log: z.array(RunLogLineSchema),
+  /** Scalar results the method reported at the end (also in `finalMetrics` when numeric). */
+  result: z.record(z.string(), z.unknown()).nullable(),
+});
+export type RunDetail = z.infer<typeof RunDetailSchema>;
+
+export const ListRunsRequestSchema = z.object({
+  status: z.array(RunStatusSchema).optional(),
+  kind: z.array(RunKindSchema).optional(),
+  method: z.string().optional(),
+  modelId: IdSchema.optional(),
+  datasetId: IdSchema.optional(),
+  /** Newest first; default 100, at most 1000. */
+  limit: z.number().int().positive().max(1000).default(100),
+  offset: z.number().int().nonnegative().default(0),
+});
+export type ListRunsRequest = z.input<typeof ListRunsRequestSchema>;
+
+export const ListRunsResponseSchema = z.object({
+  runs: z.array(RunSummarySchema),
+  total: z.number().int().nonnegative(),
+});
+
+export const RunIdRequestSchema = z.object({ runId: IdSchema });
+
+// ---------------------------------------------------------------------------------------------------------
+// Comparisons
+
+export const CompareRunsRequestSchema = z.object({
+  runIds: z.array(IdSchema).min(1).max(500),
+  /** Keep only rows whose values differ between runs. */
+  onlyDifferences: z.boolean().default(false),
+  /** Save the comparison in the project under this name. */
+  saveAs: z.string().min(1).max(200).optional(),
+});
+export type CompareRunsRequest = z.input<typeof CompareRunsRequestSchema>;
+
+export const ComparisonRowSchema = z.object({
+  key: z.string(),
+  /** One value per run, in `runs` order; null when the run has none. */
+  values: z.array(z.union([ParamValueSchema, z.null()])),
+  differs: z.boolean(),
+});
+export type ComparisonRow = z.infer<typeof ComparisonRowSchema>;
+
+export const ComparisonSchema = z.object({
+  /** Set when saved. */
+  id: IdSchema.nullable(),
+  runs: z.array(RunSummarySchema),
+  /** Method, model, dataset, seed, target, then each parameter. */
+  params: z.array(ComparisonRowSchema),
+  /** Final value of each metric series. */
+  metrics: z.array(ComparisonRowSchema),
+});
+export type Comparison = z.infer<typeof ComparisonSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Files
+
+export const FileUrlSchema = z.object({
+  /** Fetchable by the renderer (carries the serve token in serve mode). */
+  url: z.string(),
+  mediaType: z.string(),
+});
+export type FileUrl = z.infer<typeof FileUrlSchema>;
+
+export const ArtifactUrlRequestSchema = z.object({ artifactId: IdSchema });
+export const DatasetImageUrlRequestSchema = z.object({
+  datasetId: IdSchema,
+  /** An image id from `sampleImageIds` (path relative to the dataset root). */
+  imageId: z.string().min(1),
+});
+export const ExportArtifactRequestSchema = z.object({
+  artifactId: IdSchema,
+  /** Destination file; must lie inside an allowed folder. */
+  path: z.string().min(1),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Events (main -> renderer)
+
+export const RunProgressEventSchema = RunProgressSchema.extend({
+  type: z.literal('run-progress'),
+  runId: IdSchema,
+  loss: z.number().optional(),
+});
+export const RunMetricEventSchema = z.object({
+  type: z.literal('run-metric'),
+  runId: IdSchema,
+  series: z.string().min(1),
+  step: z.number().int().nonnegative(),
+  value: z.number(),
+});
+export const RunLogEventSchema = RunLogLineSchema.extend({ type: z.literal('run-log'), runId: IdSchema });
+export const RunArtifactEventSchema = z.object({
+  type: z.literal('run-artifact'),
+  runId: IdSchema,
+  artifact: ArtifactInfoSchema,
+});
+export const RunCheckpointEventSchema = z.object({
+  type: z.literal('run-checkpoint'),
+  runId: IdSchema,
+  step: z.number().int().nonnegative(),
+});
+export const RunStatusEventSchema = z.object({
+  type: z.literal('run-status'),
+  runId: IdSchema,
+  status: RunStatusSchema,
+  error: ApiErrorSchema.nullable(),
+});
+
+export const ApiEventSchema = z.discriminatedUnion('type', [
+  RunProgressEventSchema,
+  RunMetricEventSchema,
+  RunLogEventSchema,
+  RunArtifactEventSchema,
+  RunCheckpointEventSchema,
+  RunStatusEventSchema,
+]);
+export type ApiEvent = z.infer<typeof ApiEventSchema>;
+export type RunProgressEvent = z.infer<typeof RunProgressEventSchema>;
+export type RunMetricEvent = z.infer<typeof RunMetricEventSchema>;
+export type RunLogEvent = z.infer<typeof RunLogEventSchema>;
+export type RunArtifactEvent = z.infer<typeof RunArtifactEventSchema>;
+export type RunCheckpointEvent = z.infer<typeof RunCheckpointEventSchema>;
+export type RunStatusEvent = z.infer<typeof RunStatusEventSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// The method table: one entry per call, request and response schema. Transports are generic over it.
+
+const Empty = z.object({}).strict();
+
+export const API_METHODS = {
+  getProject: { request: Empty, response: ProjectInfoSchema },
+  listModels: { request: Empty, response: z.object({ models: z.array(ModelSummarySchema) }) },
+  importModel: { request: ImportModelRequestSchema, response: ModelSummarySchema },
+  listDatasets: { request: Empty, response: z.object({ datasets: z.array(DatasetSummarySchema) }) },
+  importDataset: { request: ImportDatasetRequestSchema, response: DatasetSummarySchema },
+  datasetImageUrl: { request: DatasetImageUrlRequestSchema, response: FileUrlSchema },
+  listMethods: { request: Empty, response: ListMethodsResponseSchema },
+  startRun: { request: StartRunRequestSchema, response: RunSummarySchema },
+  listRuns: { request: ListRunsRequestSchema, response: ListRunsResponseSchema },
+  getRun: { request: RunIdRequestSchema, response: RunDetailSchema },
+  cancelRun: { request: RunIdRequestSchema, response: RunSummarySchema },
+  resumeRun: { request: RunIdRequestSchema, response: RunSummarySchema },
+  compareRuns: { request: CompareRunsRequestSchema, response: ComparisonSchema },
+  listArtifacts: {
+    request: RunIdRequestSchema,
+    response: z.object({ artifacts: z.array(ArtifactInfoSchema) }),
+  },
+  artifactUrl: { request: ArtifactUrlRequestSchema, response: FileUrlSchema },
+  exportArtifact: { request: ExportArtifactRequestSchema, response: z.object({ path: z.string() }) },
+} as const;
+
+export type ApiMethodName = keyof typeof API_METHODS;
+export const API_METHOD_NAMES = Object.keys(API_METHODS) as ApiMethodName[];
+
+/** What a caller passes (defaults may be left out). */
+export type ApiRequest<M extends ApiMethodName> = z.input<(typeof API_METHODS)[M]['request']>;
+/** What a handler receives after validation (defaults filled in). */
+export type ApiParsedRequest<M extends ApiMethodName> = z.output<(typeof API_METHODS)[M]['request']>;
+export type ApiResponse<M extends ApiMethodName> = z.output<(typeof API_METHODS)[M]['response']>;
+
+export type ApiEventListener = (event: ApiEvent) => void;
+
+/**
+ * The one interface the renderer talks to. Failed calls reject with an `ApiCallError` carrying `ApiError`.
+ * `subscribe` delivers every event of the project until the returned function is called.
+ */
+export type ApiClient = {
+  readonly [M in ApiMethodName]: (request: ApiRequest<M>) => Promise<ApiResponse<M>>;
+} & {
+  subscribe(listener: ApiEventListener): () => void;
+};
+
+/** The rejection of a failed call, on both transports. */
+export class ApiCallError extends Error {
+  readonly code: string;
+  readonly hint: string;
+  constructor(error: ApiError) {
+    super(error.message);
+    this.name = 'ApiCallError';
+    this.code = error.code;
+    this.hint = error.hint;
+  }
+}
+
+/** The envelope of every reply on the wire (HTTP body, IPC return value). */
+export const ApiReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: ApiErrorSchema }),
+]);
+export type ApiReply = z.infer<typeof ApiReplySchema>;
+
+/** Readable one-line description of a zod validation failure, for 400 replies. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Transport names on the wire (HTTP path prefix and IPC channel prefix). */
+export const HTTP_API_PREFIX = '/api/';
+export const HTTP_EVENTS_PATH = '/api/events';
+export const IPC_CHANNEL_PREFIX = 'vetbench:';
+export const IPC_EVENT_CHANNEL = 'vetbench:event';
+/** The header carrying the serve token (EventSource and <img> URLs use the `token` query parameter). */
+export const TOKEN_HEADER = 'x-vetbench-token';
