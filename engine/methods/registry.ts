@@ -1,5 +1,7 @@
 import type { AttackMethod } from '../attacks/attack.js';
 import { poisoningAttack } from '../attacks/poisoning-attack.js';
+import type { DefenseMethod } from '../defenses/defense.js';
+import { rvptDefense, vptDefense } from '../defenses/rvpt/rvpt-defense.js';
 import { VetbenchError } from '../errors.js';
 import { badnetTrigger } from '../triggers/badnet.js';
 import { blendedTrigger } from '../triggers/blended.js';
@@ -62,4 +64,19 @@ export function findAttack(id: string): AttackMethod {
     );
   }
   return a;
+}
+
+/** Every defense (METHODS 4); `vetbench defend <id>` and the Defend wizard list from here. */
+export const DEFENSES: readonly DefenseMethod[] = [rvptDefense, vptDefense];
+
+export function findDefense(id: string): DefenseMethod {
+  const d = DEFENSES.find((m) => m.id === id);
+  if (!d) {
+    throw new VetbenchError(
+      'defense-unknown',
+      `unknown defense '${id}'`,
+      `Use one of ${DEFENSES.map((m) => m.id).join(', ')} (\`vetbench methods\`).`,
+    );
+  }
+  return d;
 }
