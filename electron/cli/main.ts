@@ -3,11 +3,14 @@ import { VetbenchError } from '../../engine/errors.js';
 import { vetbenchVersion } from '../../engine/paths.js';
 import { registerAttack } from './commands/attack.js';
 import { registerDataset } from './commands/dataset.js';
+import { registerDefend } from './commands/defend.js';
 import { registerEncode } from './commands/encode.js';
 import { registerEval } from './commands/eval.js';
+import { registerExplain } from './commands/explain.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspectModel } from './commands/inspect-model.js';
 import { registerMethods } from './commands/methods.js';
+import { registerPr } from './commands/pr.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerTokenize } from './commands/tokenize.js';
 
@@ -27,7 +30,10 @@ registerDataset(program);
 registerPretrain(program);
 registerEval(program);
 registerAttack(program);
+registerDefend(program);
 registerMethods(program);
+registerExplain(program);
+registerPr(program);
 
 try {
   await program.parseAsync(process.argv);
