@@ -1,5 +1,8 @@
 import type { AttackMethod } from '../attacks/attack.js';
 import { poisoningAttack } from '../attacks/poisoning-attack.js';
+import { cleanClipDefense } from '../defenses/baselines/cleanclip.js';
+import { finetuneDefense } from '../defenses/baselines/finetune.js';
+import { linearProbeDefense } from '../defenses/baselines/linear-probe.js';
 import type { DefenseMethod } from '../defenses/defense.js';
 import { rvptDefense, vptDefense } from '../defenses/rvpt/rvpt-defense.js';
 import { VetbenchError } from '../errors.js';
@@ -67,7 +70,13 @@ export function findAttack(id: string): AttackMethod {
 }
 
 /** Every defense (METHODS 4); `vetbench defend <id>` and the Defend wizard list from here. */
-export const DEFENSES: readonly DefenseMethod[] = [rvptDefense, vptDefense];
+export const DEFENSES: readonly DefenseMethod[] = [
+  rvptDefense,
+  vptDefense,
+  linearProbeDefense,
+  finetuneDefense,
+  cleanClipDefense,
+];
 
 export function findDefense(id: string): DefenseMethod {
   const d = DEFENSES.find((m) => m.id === id);
