@@ -6,6 +6,8 @@ import { DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
 import { evaluateBackdoor } from '../../../engine/eval/backdoor-eval.js';
 import { VetbenchError } from '../../../engine/errors.js';
+import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
+import { loadPromptFile, type PromptFile } from '../../../engine/prompts/prompt-file.js';
 import { classIndex, collect, seedOption, triggerFromArgs } from '../cli-args.js';
 import { emit } from '../output.js';
 import { openDataset } from '../open-dataset.js';
@@ -20,6 +22,8 @@ interface EvalOptions {
   target?: string;
   seed?: string;
   param?: string[];
+  prompts?: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -44,6 +48,8 @@ export function registerEval(program: Command): void {
     .option('--target <class>', 'target class of the trigger')
     .option('--seed <n>', 'seed of a trigger built from its family', '1')
     .option('--param <key=value>', 'trigger parameter (repeatable)', collect, [])
+    .option('--prompts <file>', 'evaluate with a prompt file (vetbench defend ... --out file)')
+    .option('--force', 'apply a prompt file made for another model fingerprint anyway')
     .option('--json', 'print JSON')
     .action(async (opts: EvalOptions) => {
       if ((opts.trigger === undefined) !== (opts.target === undefined)) {
@@ -65,10 +71,33 @@ export function registerEval(program: Command): void {
             weights.config.vision.imageResolution,
           )
         : null;
+      if (opts.prompts && opts.template) {
+        throw new VetbenchError(
+          'bad-option',
+          '--template cannot be combined with --prompts',
+          'A prompt file carries the templates it was tuned with; drop --template.',
+        );
+      }
+      const prompts: PromptFile | null = opts.prompts
+        ? await loadPromptFile(opts.prompts, {
+            modelFingerprint: weights.source.fingerprint,
+            force: opts.force === true,
+            config: weights.config,
+            warn: (message) => console.error(`warning: ${message}`),
+          })
+        : null;
       const encoder = await createEncoder(weights, opts.backend);
+      const classifier = prompts
+        ? promptFileClassifier(
+            encoder,
+            prompts,
+            dataset.classes.map((c) => c.name),
+          )
+        : null;
       const result = await evaluateBackdoor(encoder, dataset, {
         split: opts.split,
         ...(opts.template ? { templates: opts.template } : {}),
+        ...(classifier ? { classifier } : {}),
         ...(trigger ? { trigger, target: target! } : {}),
       });
       await encoder.dispose();
@@ -86,7 +115,19 @@ export function registerEval(program: Command): void {
           ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } }
           : {}),
         split: result.split,
-        templates: result.templates,
+        templates: prompts ? prompts.header.templates : result.templates,
+        ...(prompts
+          ? {
+              prompts: {
+                path: prompts.path,
+                kind: prompts.header.kind,
+                method: prompts.header.method.id,
+                file_sha256: prompts.fileSha256,
+                trained_for: prompts.header.modelFingerprint,
+              },
+            }
+          : {}),
+        classifier: result.classifier,
         per_class: result.perClass,
         failed: result.failed,
         model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
@@ -95,7 +136,7 @@ export function registerEval(program: Command): void {
       };
       emit(opts.json === true, report, () =>
         [
-          `CA ${result.ca.toFixed(2)}% (${correct}/${result.n_clean}) on the ${result.split} split, zero-shot with ${result.templates.length} template(s)`,
+          `CA ${result.ca.toFixed(2)}% (${correct}/${result.n_clean}) on the ${result.split} split, ${prompts ? result.classifier : `zero-shot with ${result.templates.length} template(s)`}`,
           ...(m
             ? [
                 `ASR ${m.asr.toFixed(2)}% (${Math.round((m.asr * m.n_poisoned) / 100)}/${m.n_poisoned} non-target images flipped to '${dataset.classes[m.target]!.name}'), asr_all ${m.asr_all.toFixed(2)}%, PA ${m.pa.toFixed(2)}%`,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ATTACKS, TRIGGER_FAMILIES } from '../../../engine/methods/registry.js';
+import { ATTACKS, DEFENSES, TRIGGER_FAMILIES } from '../../../engine/methods/registry.js';
 import type { ParamSpecs } from '../../../engine/methods/params.js';
 import { emit } from '../output.js';
 
@@ -18,7 +18,7 @@ function describeParams(params: ParamSpecs): string[] {
 export function registerMethods(program: Command): void {
   program
     .command('methods')
-    .description('list every trigger and attack with its parameters, defaults and paper')
+    .description('list every trigger, attack and defense with its parameters, defaults and paper')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
       const triggers = TRIGGER_FAMILIES.map((t) => ({
@@ -37,7 +37,15 @@ export function registerMethods(program: Command): void {
         paper: a.paper,
         params: a.params,
       }));
-      emit(opts.json === true, { triggers, attacks }, () =>
+      const defenses = DEFENSES.map((d) => ({
+        id: d.id,
+        kind: d.kind,
+        title: d.title,
+        summary: d.summary,
+        paper: d.paper,
+        params: d.params,
+      }));
+      emit(opts.json === true, { triggers, attacks, defenses }, () =>
         [
           'Triggers (vetbench eval --trigger <id> --param key=value):',
           ...triggers.flatMap((t) => [
@@ -48,6 +56,13 @@ export function registerMethods(program: Command): void {
           '',
           'Attacks (vetbench attack <id> --param key=value):',
           ...attacks.flatMap((a) => [`  ${a.id}: ${a.title}. ${a.summary}`, ...describeParams(a.params)]),
+          '',
+          'Defenses (vetbench defend <id> --param key=value):',
+          ...defenses.flatMap((d) => [
+            `  ${d.id}: ${d.title}. ${d.summary}`,
+            `    paper: ${d.paper}`,
+            ...describeParams(d.params),
+          ]),
         ].join('\n'),
       );
     });
