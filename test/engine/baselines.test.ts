@@ -242,7 +242,7 @@ describe('linear-head file', () => {
     const path = join(dir, 'head3.safetensors');
     await saveLinearHead(path, head);
     const bytes = readFileSync(path);
-    bytes[bytes.length - 1] ^= 0x40; // last byte of the bias data
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x40; // last byte of the bias data
     writeFileSync(path, bytes);
     await expect(loadLinearHead(path)).rejects.toMatchObject({ code: 'linear-head-tampered' });
 

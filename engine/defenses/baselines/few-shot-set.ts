@@ -52,11 +52,8 @@ export class FewShotSet {
 
   static async sample(context: DefenseContext, resolution: number): Promise<FewShotSet> {
     const { dataset } = context;
-    const sample = sampleFewShot(dataset, {
-      shotsPerClass: context.shots,
-      seed: context.seed,
-      ...(context.excludeClass !== undefined ? { excludeClass: context.excludeClass } : {}),
-    });
+    // Baselines train on every class: context.excludeClass is only for RVPT's "woTC" variant.
+    const sample = sampleFewShot(dataset, { shotsPerClass: context.shots, seed: context.seed });
     for (const s of sample.shortfalls) {
       context.log?.(
         `class '${s.folder}' has ${s.available} training images, fewer than ${s.requested}: all used`,

@@ -13,7 +13,6 @@ export function baselineSignature(
     dataset: context.dataset.fingerprint,
     shots: context.shots,
     seed: context.seed,
-    excludeClass: context.excludeClass ?? null,
     images: set.size,
     params,
   };
