@@ -12,6 +12,7 @@ import { registerInspectModel } from './commands/inspect-model.js';
 import { registerMethods } from './commands/methods.js';
 import { registerPr } from './commands/pr.js';
 import { registerPretrain } from './commands/pretrain.js';
+import { registerScan } from './commands/scan.js';
 import { registerTokenize } from './commands/tokenize.js';
 
 /** The `vetbench` command line. Each command lives in its own module under commands/. */
@@ -34,6 +35,7 @@ registerDefend(program);
 registerMethods(program);
 registerExplain(program);
 registerPr(program);
+registerScan(program);
 
 try {
   await program.parseAsync(process.argv);

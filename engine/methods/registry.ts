@@ -1,6 +1,7 @@
 import type { AttackMethod } from '../attacks/attack.js';
 import { poisoningAttack } from '../attacks/poisoning-attack.js';
 import { cleanClipDefense } from '../defenses/baselines/cleanclip.js';
+import { cbptDefense } from '../defenses/cbpt/cbpt.js';
 import { finetuneDefense } from '../defenses/baselines/finetune.js';
 import { linearProbeDefense } from '../defenses/baselines/linear-probe.js';
 import type { DefenseMethod } from '../defenses/defense.js';
@@ -73,6 +74,7 @@ export function findAttack(id: string): AttackMethod {
 export const DEFENSES: readonly DefenseMethod[] = [
   rvptDefense,
   vptDefense,
+  cbptDefense,
   linearProbeDefense,
   finetuneDefense,
   cleanClipDefense,

@@ -1,0 +1,102 @@
+import { Option, type Command } from 'commander';
+import { createEncoder } from '../../../engine/clip/clip-encoder.js';
+import { loadClipWeights } from '../../../engine/clip/load-weights.js';
+import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
+import { RADIUS_MODES, type RadiusMode } from '../../../engine/defenses/cbpt/projection.js';
+import { VetbenchError } from '../../../engine/errors.js';
+import { scanForBackdoor, SCAN_DEFAULTS } from '../../../engine/scan/backdoor-scan.js';
+import { seedOption } from '../cli-args.js';
+import { openDataset, formatDuration } from '../open-dataset.js';
+import { emit } from '../output.js';
+
+interface ScanCliOptions {
+  model: string;
+  dataset: string;
+  shots: string;
+  seed?: string;
+  steps: string;
+  lr: string;
+  rho: string;
+  radiusMode: RadiusMode;
+  json?: boolean;
+}
+
+function positive(value: string, flag: string, integer: boolean): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new VetbenchError(
+      'bad-option',
+      `${flag} must be a positive ${integer ? 'integer' : 'number'}, got '${value}'`,
+      `Pass e.g. ${flag} ${integer ? '4' : '0.1'}.`,
+    );
+  }
+  return n;
+}
+
+export function registerScan(program: Command): void {
+  program
+    .command('scan')
+    .description(
+      'look for a backdoor without knowing the trigger: invert small triggers toward every class and flag a class that is reached far more easily than the others',
+    )
+    .requiredOption('--model <weights|demo>', 'CLIP weights (.safetensors) or the built-in name demo')
+    .requiredOption('--dataset <root|demo>', 'clean labelled images (the train split is sampled)')
+    .option('--shots <n>', 'clean images per class', String(SCAN_DEFAULTS.shots))
+    .option('--seed <n>', 'seed of the image sample', '1')
+    .option('--steps <n>', 'inversion steps per image', String(SCAN_DEFAULTS.steps))
+    .option('--lr <x>', 'inversion SGD learning rate', String(SCAN_DEFAULTS.lr))
+    .option('--rho <x>', 'l2 budget of each inverted trigger (see --radius-mode)', String(SCAN_DEFAULTS.rho))
+    .addOption(
+      new Option('--radius-mode <mode>', 'rms: per-pixel RMS rho; absolute: whole-image l2 norm rho')
+        .choices([...RADIUS_MODES])
+        .default(SCAN_DEFAULTS.radiusMode),
+    )
+    .option('--json', 'print JSON')
+    .action(async (opts: ScanCliOptions) => {
+      const weights = await loadClipWeights(resolveModelPath(opts.model));
+      for (const w of weights.source.warnings) console.error(`warning: ${w}`);
+      const dataset = await openDataset(opts.dataset);
+      const encoder = await createEncoder(weights);
+      let lastReport = 0;
+      try {
+        const report = await scanForBackdoor(encoder, dataset, {
+          shots: positive(opts.shots, '--shots', true),
+          seed: seedOption(opts.seed, 1),
+          steps: positive(opts.steps, '--steps', true),
+          lr: positive(opts.lr, '--lr', false),
+          rho: positive(opts.rho, '--rho', false),
+          radiusMode: opts.radiusMode,
+          onProgress: (p) => {
+            if (opts.json || Date.now() - lastReport < 5000) return;
+            lastReport = Date.now();
+            console.error(`scanning: ${p.done}/${p.total} inversions, about ${formatDuration(p.etaMs)} left`);
+          },
+        });
+        const out = {
+          ...report,
+          model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
+          dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
+        };
+        emit(opts.json === true, out, () =>
+          [
+            report.suspect
+              ? `backdoor suspected: class '${report.suspect.name}' (anomaly index ${report.score.toFixed(2)} > ${report.threshold})`
+              : `no evidence of a backdoor (largest anomaly index ${report.score.toFixed(2)} <= ${report.threshold})`,
+            `${report.images} clean images, ${opts.shots} per class; per class: inverted images of other classes reaching it, mean margin, anomaly index`,
+            ...[...report.perClass]
+              .sort((a, b) => b.anomalyIndex - a.anomalyIndex)
+              .map(
+                (c) =>
+                  `  ${c.name.padEnd(24)} ${String(c.flips).padStart(4)}/${c.n} (${(100 * c.flipShare).toFixed(1).padStart(5)}%)  margin ${c.meanMargin.toFixed(2).padStart(7)}  index ${c.anomalyIndex.toFixed(2).padStart(6)}`,
+              ),
+            ...(report.failed.length
+              ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
+              : []),
+            `took ${formatDuration(report.wallMs)}`,
+          ].join('\n'),
+        );
+      } finally {
+        await encoder.dispose();
+      }
+    });
+}
