@@ -12,6 +12,10 @@ import {
 import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs, resolveParams } from '../../../engine/methods/params.js';
 import { findDefense } from '../../../engine/methods/registry.js';
+import {
+  measureBaselineOutput,
+  saveBaselineOutput,
+} from '../../../engine/defenses/baselines/baseline-output.js';
 import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
 import { classIndex, collect, seedOption, triggerFromArgs } from '../cli-args.js';
@@ -81,7 +85,10 @@ export function registerDefend(program: Command): void {
     .option('--param <key=value>', 'method parameter (repeatable)', collect, [])
     .option('--trigger <method|file>', 'also measure ASR/PA/DER before and after under this trigger')
     .option('--target <class>', 'target class of the trigger (and the class woTC leaves out)')
-    .requiredOption('--out <file>', 'the hardened prompt file (.safetensors)')
+    .requiredOption(
+      '--out <file>',
+      'the hardened prompt file, defended weights (finetune, cleanclip) or linear head (linear-probe) (.safetensors)',
+    )
     .addOption(
       new Option('--executor <name>', 'training-step executor').choices(['onnx', 'tfjs']).default('onnx'),
     )
@@ -127,23 +134,33 @@ export function registerDefend(program: Command): void {
         },
         params,
       );
-      if (result.output.kind !== 'prompts') {
-        throw new VetbenchError(
-          'defense-output-unsupported',
-          `${method.id} produced ${result.output.kind}; this command writes prompt files only so far`,
-          'Use a prompt defense (rvpt, vpt), or the method’s own command.',
-        );
+      const output = result.output;
+      const measureOptions = trigger ? { trigger, target: target! } : {};
+      let measured: DefenseMeasurement;
+      let payloadSha256: string | null = null;
+      if (output.kind === 'prompts') {
+        const encoder = await createEncoder(weights);
+        measured = await measurePromptDefense(encoder, dataset, output.file, measureOptions);
+        await encoder.dispose();
+        const header = await savePromptFile(opts.out, { ...output.file, metrics: exportMetrics(measured) });
+        payloadSha256 = header.payloadSha256;
+      } else {
+        // Baselines: defended weights (FT, CleanCLIP) or a linear head on the image embedding (linear probe).
+        measured = await measureBaselineOutput(weights, dataset, output, measureOptions);
+        await saveBaselineOutput(opts.out, weights, output, {
+          method: method.id,
+          params,
+          seed,
+          shots,
+          dataset,
+          metrics: exportMetrics(measured),
+          command: `vetbench ${process.argv.slice(2).join(' ')}`,
+        });
       }
-      const file = result.output.file;
-      const encoder = await createEncoder(weights);
-      const measured = await measurePromptDefense(encoder, dataset, file, {
-        ...(trigger ? { trigger, target: target! } : {}),
-      });
-      await encoder.dispose();
-      const header = await savePromptFile(opts.out, { ...file, metrics: exportMetrics(measured) });
       await rm(checkpointDir, { recursive: true, force: true }); // stored: no resume needed
       const report = {
-        prompts: opts.out,
+        [output.kind === 'prompts' ? 'prompts' : output.kind]: opts.out,
+        output: output.kind,
         method: method.id,
         params,
         seed,
@@ -160,7 +177,7 @@ export function registerDefend(program: Command): void {
         der: measured.der,
         epoch_metrics: result.epochMetrics,
         wall_ms: result.wallMs,
-        payload_sha256: header.payloadSha256,
+        ...(payloadSha256 ? { payload_sha256: payloadSha256 } : {}),
       };
       await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
       emit(opts.json === true, report, () =>
