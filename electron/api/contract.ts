@@ -231,6 +231,8 @@ export const StartRunRequestSchema = z.object({
   /** Target class name (attacks; evaluations with a trigger). */
   target: z.string().min(1).optional(),
   trigger: TriggerChoiceSchema.optional(),
+  /** Artifact id of a prompt file to evaluate with (eval runs; e.g. a defense's hardened prompts). */
+  promptsArtifactId: IdSchema.optional(),
   seed: z
     .number()
     .int()

@@ -48,6 +48,7 @@ CREATE TABLE runs (
   dataset_id INTEGER NOT NULL REFERENCES datasets(id),
   target TEXT,
   trigger TEXT,                        -- JSON TriggerChoice or NULL
+  prompts_artifact_id INTEGER REFERENCES artifacts(id),
   seed INTEGER NOT NULL,
   params TEXT NOT NULL,                -- JSON resolved parameters
   status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cancelled','interrupted')),

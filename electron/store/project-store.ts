@@ -43,6 +43,8 @@ export interface NewRun {
   readonly datasetId: number;
   readonly target: string | null;
   readonly trigger: TriggerChoice | null;
+  /** A prompt file (artifact) to evaluate with. */
+  readonly promptsArtifactId: number | null;
   readonly seed: number;
   readonly params: ParamValues;
 }
@@ -93,6 +95,7 @@ interface RunRow {
   dataset_id: number;
   target: string | null;
   trigger: string | null;
+  prompts_artifact_id: number | null;
   seed: number;
   params: string;
   status: RunStatus;
@@ -386,8 +389,8 @@ export class ProjectStore {
       Number(
         this.db
           .prepare(
-            `INSERT INTO runs (label, kind, method, model_id, dataset_id, target, trigger, seed, params, status, created_at, host_pid)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+            `INSERT INTO runs (label, kind, method, model_id, dataset_id, target, trigger, prompts_artifact_id, seed, params, status, created_at, host_pid)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
           )
           .run(
             run.label,
@@ -397,6 +400,7 @@ export class ProjectStore {
             run.datasetId,
             run.target,
             run.trigger ? JSON.stringify(run.trigger) : null,
+            run.promptsArtifactId,
             run.seed,
             JSON.stringify(run.params),
             Date.now(),
@@ -424,6 +428,7 @@ export class ProjectStore {
         datasetId: r.dataset_id,
         target: r.target,
         trigger: r.trigger ? (JSON.parse(r.trigger) as TriggerChoice) : null,
+        promptsArtifactId: r.prompts_artifact_id,
         seed: r.seed,
         params: JSON.parse(r.params) as ParamValues,
         status: r.status,
@@ -539,6 +544,14 @@ export class ProjectStore {
            WHERE id = ?`,
         )
         .run(Date.now(), who.hostPid, who.workerPid, JSON.stringify(versions), executor, id),
+    );
+  }
+
+  setVersions(id: number, versions: Record<string, string>, executor: string | null): void {
+    this.guard(() =>
+      this.db
+        .prepare('UPDATE runs SET versions = ?, executor = ? WHERE id = ?')
+        .run(JSON.stringify(versions), executor, id),
     );
   }
 

@@ -57,6 +57,7 @@ function seeded(path = tempProject(), runs = 1): { store: ProjectStore; runIds: 
       datasetId: dataset.id,
       target: 'banana',
       trigger: null,
+      promptsArtifactId: null,
       seed: i,
       params: { epochs: 2, lr: 0.001 },
     }),

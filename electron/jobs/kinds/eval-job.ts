@@ -1,0 +1,130 @@
+import { writeFile } from 'node:fs/promises';
+import { createEncoder } from '../../../engine/clip/clip-encoder.js';
+import { loadClipWeights } from '../../../engine/clip/load-weights.js';
+import { DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
+import type { SplitName } from '../../../engine/datasets/dataset.js';
+import { importDataset } from '../../../engine/datasets/import-dataset.js';
+import { evaluateBackdoor } from '../../../engine/eval/backdoor-eval.js';
+import { VetbenchError } from '../../../engine/errors.js';
+import { resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
+import { findTriggerFamily, TRIGGER_FAMILIES } from '../../../engine/methods/registry.js';
+import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
+import { loadPromptFile } from '../../../engine/prompts/prompt-file.js';
+import { loadTrigger } from '../../../engine/triggers/trigger-file.js';
+import type { Trigger } from '../../../engine/triggers/trigger.js';
+import { classIndex } from '../../cli/cli-args.js';
+import type { JobKind } from '../job-kind.js';
+import { apiParamSpecs } from '../param-specs.js';
+
+const EVAL_PARAMS: ParamSpecs = {
+  split: { kind: 'enum', default: 'test', options: ['train', 'val', 'test'], help: 'split to evaluate' },
+  template: {
+    kind: 'string',
+    default: DEFAULT_TEMPLATE,
+    help: 'prompt template with {} for the class name (ignored with a prompt file)',
+  },
+};
+
+/**
+ * Backdoor evaluation (engine/eval/backdoor-eval.ts): clean accuracy, and with a trigger and target ASR,
+ * asr_all and PA with their denominators; optionally through a prompt file (a hardened model).
+ */
+export const evalJob: JobKind = {
+  kind: 'eval',
+  methods: () => [
+    {
+      id: 'backdoor-eval',
+      title: 'Clean accuracy and attack success',
+      kind: 'eval',
+      summary:
+        'Zero-shot (or prompt-file) clean accuracy on a split; with a trigger and target class also ASR, asr_all and PA, with denominators.',
+      paper: 'METHODS 2.3 (BackdoorBench metric set)',
+      params: apiParamSpecs(EVAL_PARAMS),
+      needsTarget: false,
+      acceptsTrigger: true,
+    },
+  ],
+  async run(context) {
+    const { spec } = context;
+    if (spec.method !== 'backdoor-eval')
+      throw new VetbenchError('method-unknown', `unknown eval method '${spec.method}'`, 'Use backdoor-eval.');
+    const params = resolveParams(spec.method, EVAL_PARAMS, spec.params);
+    if ((spec.trigger === null) !== (spec.target === null))
+      throw new VetbenchError(
+        'bad-request',
+        'a trigger and a target class go together',
+        'Give both to measure ASR, or neither for clean accuracy only.',
+      );
+    context.progress({ epoch: 0, step: 0, total: 1, etaMs: 0 });
+    const weights = await loadClipWeights(spec.modelPath);
+    for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
+    const dataset = await importDataset(spec.datasetSource);
+    const target = spec.target === null ? undefined : classIndex(dataset, spec.target);
+    const resolution = weights.config.vision.imageResolution;
+    let trigger: Trigger | null = null;
+    if (spec.trigger?.source === 'file')
+      trigger = await loadTrigger(spec.trigger.path, TRIGGER_FAMILIES, { resolution });
+    else if (spec.trigger?.source === 'family') {
+      const family = findTriggerFamily(spec.trigger.family);
+      trigger = family.create({
+        params: resolveParams(family.id, family.params, spec.trigger.params),
+        seed: spec.seed,
+        resolution,
+      });
+    }
+    const prompts = spec.promptsPath
+      ? await loadPromptFile(spec.promptsPath, {
+          modelFingerprint: weights.source.fingerprint,
+          config: weights.config,
+          warn: (message) => context.log(`warning: ${message}`, 'warn'),
+        })
+      : null;
+    const encoder = await createEncoder(weights);
+    try {
+      const classifier = prompts
+        ? promptFileClassifier(
+            encoder,
+            prompts,
+            dataset.classes.map((c) => c.name),
+          )
+        : null;
+      const result = await evaluateBackdoor(encoder, dataset, {
+        split: str(params, 'split') as SplitName,
+        templates: [str(params, 'template')],
+        ...(classifier ? { classifier } : {}),
+        ...(trigger ? { trigger, target: target! } : {}),
+      });
+      const m = result.metrics;
+      context.metric('ca', 0, result.ca);
+      if (m)
+        for (const [k, v] of Object.entries({ asr: m.asr, asr_all: m.asr_all, pa: m.pa }))
+          context.metric(k, 0, v);
+      const report = {
+        ca: result.ca,
+        ...(m ? { asr: m.asr, asr_all: m.asr_all, pa: m.pa } : {}),
+        n_clean: result.n_clean,
+        ...(m
+          ? { n_poisoned: m.n_poisoned, n_triggered: m.n_triggered, target: dataset.classes[m.target]!.name }
+          : {}),
+        ...(trigger
+          ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } }
+          : {}),
+        split: result.split,
+        classifier: result.classifier,
+        per_class: result.perClass,
+        failed: result.failed,
+        model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
+        dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
+        ...(prompts ? { prompts: { path: prompts.path, file_sha256: prompts.fileSha256 } } : {}),
+        executor: encoder.executor,
+      };
+      await context.writeArtifact('json', 'evaluation.json', 'application/json', (tmp) =>
+        writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`),
+      );
+      context.progress({ epoch: 0, step: 1, total: 1, etaMs: 0 });
+      return report;
+    } finally {
+      await encoder.dispose();
+    }
+  },
+};
