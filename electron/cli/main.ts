@@ -12,6 +12,7 @@ import { registerInspectModel } from './commands/inspect-model.js';
 import { registerMethods } from './commands/methods.js';
 import { registerPr } from './commands/pr.js';
 import { registerPretrain } from './commands/pretrain.js';
+import { registerReport } from './commands/report.js';
 import { registerScan } from './commands/scan.js';
 import { registerTokenize } from './commands/tokenize.js';
 
@@ -35,6 +36,7 @@ registerDefend(program);
 registerMethods(program);
 registerExplain(program);
 registerPr(program);
+registerReport(program);
 registerScan(program);
 
 try {
