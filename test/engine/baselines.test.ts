@@ -11,7 +11,11 @@ import {
   cropFlipInPlace,
   PHOTOMETRIC_OPS,
 } from '../../engine/defenses/baselines/image-augment.js';
-import { loadLinearHead, saveLinearHead } from '../../engine/defenses/baselines/linear-head-file.js';
+import {
+  loadLinearHead,
+  requireSameClasses,
+  saveLinearHead,
+} from '../../engine/defenses/baselines/linear-head-file.js';
 import { applyLinearHead, normalizeRows } from '../../engine/eval/linear-head-classifier.js';
 import { VetbenchError } from '../../engine/errors.js';
 import type { HostTensor } from '../../engine/tensor/host-tensor.js';
@@ -220,6 +224,8 @@ describe('linear-head file', () => {
     expect(loaded.header.method).toEqual(head.method);
     expect(loaded.weight).toEqual(head.weight);
     expect(loaded.bias).toEqual(head.bias);
+    expect(() => requireSameClasses(loaded, ['apple', 'banana'])).not.toThrow();
+    expect(() => requireSameClasses(loaded, ['banana', 'apple'])).toThrow(/classifies 2 classes/);
   });
 
   it('refuses another model unless forced, and a wrong embedding width', async () => {

@@ -8,6 +8,12 @@ import { evaluateBackdoor } from '../../../engine/eval/backdoor-eval.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
 import { loadPromptFile, type PromptFile } from '../../../engine/prompts/prompt-file.js';
+import {
+  loadLinearHead,
+  requireSameClasses,
+  type LinearHeadFile,
+} from '../../../engine/defenses/baselines/linear-head-file.js';
+import { linearHeadClassifier } from '../../../engine/eval/linear-head-classifier.js';
 import { classIndex, collect, seedOption, triggerFromArgs } from '../cli-args.js';
 import { emit } from '../output.js';
 import { openDataset } from '../open-dataset.js';
@@ -23,6 +29,7 @@ interface EvalOptions {
   seed?: string;
   param?: string[];
   prompts?: string;
+  linearHead?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -49,7 +56,11 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'seed of a trigger built from its family', '1')
     .option('--param <key=value>', 'trigger parameter (repeatable)', collect, [])
     .option('--prompts <file>', 'evaluate with a prompt file (vetbench defend ... --out file)')
-    .option('--force', 'apply a prompt file made for another model fingerprint anyway')
+    .option(
+      '--linear-head <file>',
+      'evaluate with a linear head on the image embedding (vetbench defend linear-probe ... --out file)',
+    )
+    .option('--force', 'apply a prompt file or linear head made for another model fingerprint anyway')
     .option('--json', 'print JSON')
     .action(async (opts: EvalOptions) => {
       if ((opts.trigger === undefined) !== (opts.target === undefined)) {
@@ -78,6 +89,26 @@ export function registerEval(program: Command): void {
           'A prompt file carries the templates it was tuned with; drop --template.',
         );
       }
+      if (opts.linearHead && (opts.prompts || opts.template)) {
+        throw new VetbenchError(
+          'bad-option',
+          '--linear-head cannot be combined with --prompts or --template',
+          'A linear head replaces the text head: evaluate it on its own.',
+        );
+      }
+      const head: LinearHeadFile | null = opts.linearHead
+        ? await loadLinearHead(opts.linearHead, {
+            modelFingerprint: weights.source.fingerprint,
+            force: opts.force === true,
+            embedDim: weights.config.embedDim,
+            warn: (message) => console.error(`warning: ${message}`),
+          })
+        : null;
+      if (head)
+        requireSameClasses(
+          head,
+          dataset.classes.map((c) => c.name),
+        );
       const prompts: PromptFile | null = opts.prompts
         ? await loadPromptFile(opts.prompts, {
             modelFingerprint: weights.source.fingerprint,
@@ -93,7 +124,14 @@ export function registerEval(program: Command): void {
             prompts,
             dataset.classes.map((c) => c.name),
           )
-        : null;
+        : head
+          ? linearHeadClassifier(
+              encoder,
+              head.header.classNames,
+              head,
+              `linear head from ${head.path} (${head.header.method.id})`,
+            )
+          : null;
       const result = await evaluateBackdoor(encoder, dataset, {
         split: opts.split,
         ...(opts.template ? { templates: opts.template } : {}),
@@ -127,6 +165,15 @@ export function registerEval(program: Command): void {
               },
             }
           : {}),
+        ...(head
+          ? {
+              linear_head: {
+                path: head.path,
+                method: head.header.method.id,
+                trained_for: head.header.modelFingerprint,
+              },
+            }
+          : {}),
         classifier: result.classifier,
         per_class: result.perClass,
         failed: result.failed,
@@ -136,7 +183,7 @@ export function registerEval(program: Command): void {
       };
       emit(opts.json === true, report, () =>
         [
-          `CA ${result.ca.toFixed(2)}% (${correct}/${result.n_clean}) on the ${result.split} split, ${prompts ? result.classifier : `zero-shot with ${result.templates.length} template(s)`}`,
+          `CA ${result.ca.toFixed(2)}% (${correct}/${result.n_clean}) on the ${result.split} split, ${prompts || head ? result.classifier : `zero-shot with ${result.templates.length} template(s)`}`,
           ...(m
             ? [
                 `ASR ${m.asr.toFixed(2)}% (${Math.round((m.asr * m.n_poisoned) / 100)}/${m.n_poisoned} non-target images flipped to '${dataset.classes[m.target]!.name}'), asr_all ${m.asr_all.toFixed(2)}%, PA ${m.pa.toFixed(2)}%`,

@@ -204,3 +204,15 @@ export async function loadLinearHead(
   }
   return { header, weight, bias, path };
 }
+
+/** A head's rows are classes in order: refuse to apply it to a dataset whose classes differ. */
+export function requireSameClasses(head: LinearHeadFile, classNames: readonly string[]): void {
+  const ours = head.header.classNames;
+  if (ours.length !== classNames.length || ours.some((c, i) => c !== classNames[i])) {
+    throw new VetbenchError(
+      'linear-head-classes',
+      `${head.path} classifies ${ours.length} classes (${ours.slice(0, 5).join(', ')}${ours.length > 5 ? ', ...' : ''}); the dataset has ${classNames.length} (${classNames.slice(0, 5).join(', ')}${classNames.length > 5 ? ', ...' : ''})`,
+      'Evaluate the head on the dataset it was trained for (same classes in the same order).',
+    );
+  }
+}
