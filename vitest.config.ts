@@ -1,6 +1,9 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Compiles the renderer's *.svelte.ts state managers (runes) for test/renderer; other files pass through.
+  plugins: [svelte({ configFile: false, compilerOptions: { runes: true } })],
   test: {
     include: ['test/**/*.test.ts'],
     // Native add-ons (onnxruntime-node, sharp) and the wasm backend are safest in child processes.

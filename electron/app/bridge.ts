@@ -1,0 +1,27 @@
+/**
+ * The one object the preload script puts on `window.vetbench` (contextBridge): the whole surface the page
+ * has into the main process. Types only, so the renderer can import it without pulling in Electron.
+ */
+import type { ApiMethodName } from '../api/contract.js';
+
+/** What the file picker should offer. */
+export interface PickPathRequest {
+  readonly directory: boolean;
+  readonly title: string;
+  /** File extensions without dots, e.g. ["safetensors"]; ignored for folders. */
+  readonly extensions?: readonly string[];
+}
+
+export interface VetbenchBridge {
+  /** One API call; resolves with the reply envelope ({ ok, result } or { ok, error }). */
+  invoke(call: ApiMethodName, payload: unknown): Promise<unknown>;
+  /** Raw API events until the returned function is called. */
+  onEvent(listener: (raw: unknown) => void): () => void;
+  /** The absolute path of a dropped or picked File (Electron's webUtils.getPathForFile), "" when unknown. */
+  pathForFile(file: File): string;
+  /** The native open dialog; resolves with the chosen path, or null when cancelled. */
+  pickPath(request: PickPathRequest): Promise<string | null>;
+}
+
+/** IPC channel of the native file picker (not an API call: it only exists in the desktop app). */
+export const PICK_PATH_CHANNEL = 'vetbench-app:pick-path';

@@ -1,0 +1,117 @@
+/**
+ * The Vet wizard: is this model backdoored? Starts a clean evaluation, one evaluation per chosen known trigger
+ * family (ASR towards the suspected target) and the chosen trigger scanners, all on one model and dataset.
+ */
+import type {
+  ApiClient,
+  ApiError,
+  MethodInfo,
+  RunSummary,
+  StartRunRequest,
+  TriggerInfo,
+} from '../../../electron/api/contract.js';
+import { toDisplayError } from '../lib/display-error.js';
+import { ParamForm } from './param-form.svelte.js';
+
+export class VetWizard {
+  modelId = $state<number | null>(null);
+  datasetId = $state<number | null>(null);
+  target = $state('');
+  seedText = $state('0');
+  /** Trigger family ids to test. */
+  families = $state<string[]>([]);
+  /** Scanner method ids to run. */
+  scanners = $state<string[]>([]);
+  submitting = $state(false);
+  error = $state<ApiError | null>(null);
+  started = $state<RunSummary[]>([]);
+
+  /** One form per scanner, generated from its parameters. */
+  readonly scannerForms: Readonly<Record<string, ParamForm>>;
+  /** The evaluation method that measures CA and ASR of a trigger (backdoor-eval). */
+  readonly evalMethod: MethodInfo | undefined;
+
+  readonly blocker = $derived.by((): string | null => {
+    if (this.modelId === null) return 'Choose a model.';
+    if (this.datasetId === null) return 'Choose a dataset.';
+    if (this.families.length > 0 && this.target === '') return 'Choose the suspected target class.';
+    if (this.families.length === 0 && this.scanners.length === 0 && !this.evalMethod)
+      return 'Choose at least one trigger family or scanner.';
+    const seed = Number(this.seedText);
+    if (!Number.isInteger(seed) || seed < 0) return 'The seed is a whole number ≥ 0.';
+    if (this.scanners.some((id) => !this.scannerForms[id]?.valid))
+      return 'Fix the highlighted scanner parameters.';
+    return null;
+  });
+
+  constructor(
+    private readonly api: ApiClient,
+    readonly scanMethods: readonly MethodInfo[],
+    readonly evalMethods: readonly MethodInfo[],
+    readonly triggers: readonly TriggerInfo[],
+  ) {
+    this.evalMethod = evalMethods.find((m) => m.acceptsTrigger) ?? evalMethods[0];
+    this.scannerForms = Object.fromEntries(scanMethods.map((m) => [m.id, new ParamForm(m.params)]));
+    this.scanners = scanMethods.map((m) => m.id);
+  }
+
+  preselect(modelId: number | undefined, datasetId: number | undefined): void {
+    if (this.modelId === null && modelId !== undefined) this.modelId = modelId;
+    if (this.datasetId === null && datasetId !== undefined) this.datasetId = datasetId;
+  }
+
+  toggleFamily(id: string, on: boolean): void {
+    this.families = on ? [...new Set([...this.families, id])] : this.families.filter((f) => f !== id);
+  }
+
+  toggleScanner(id: string, on: boolean): void {
+    this.scanners = on ? [...new Set([...this.scanners, id])] : this.scanners.filter((s) => s !== id);
+  }
+
+  /** The runs this vetting consists of, in the order they start. */
+  requests(): StartRunRequest[] {
+    if (this.blocker || this.modelId === null || this.datasetId === null) return [];
+    const base = { modelId: this.modelId, datasetId: this.datasetId, seed: Number(this.seedText) };
+    const runs: StartRunRequest[] = [];
+    if (this.evalMethod) {
+      runs.push({
+        ...base,
+        kind: 'eval',
+        method: this.evalMethod.id,
+        params: {},
+        label: 'Vet: clean accuracy',
+      });
+      for (const family of this.families)
+        runs.push({
+          ...base,
+          kind: 'eval',
+          method: this.evalMethod.id,
+          target: this.target,
+          trigger: { source: 'family', family, params: {} },
+          params: {},
+          label: `Vet: ${family} → ${this.target}`,
+        });
+    }
+    for (const id of this.scanners) {
+      const params = this.scannerForms[id]?.values();
+      if (params) runs.push({ ...base, kind: 'scan', method: id, params, label: `Vet: scan ${id}` });
+    }
+    return runs;
+  }
+
+  async submit(): Promise<RunSummary[]> {
+    const requests = this.requests();
+    if (requests.length === 0) return [];
+    this.submitting = true;
+    this.error = null;
+    this.started = [];
+    try {
+      for (const request of requests) this.started = [...this.started, await this.api.startRun(request)];
+    } catch (e) {
+      this.error = toDisplayError(e);
+    } finally {
+      this.submitting = false;
+    }
+    return this.started;
+  }
+}

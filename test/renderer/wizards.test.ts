@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { RunWizard } from '../../renderer/src/state/run-wizard.svelte.js';
+import { VetWizard } from '../../renderer/src/state/vet-wizard.svelte.js';
+import type { MethodInfo, StartRunRequest } from '../../electron/api/contract.js';
+import { ATTACK_METHOD, DEFENSE_METHOD, fakeApi, runSummary } from './fake-api.js';
+
+const EVAL: MethodInfo = {
+  id: 'backdoor-eval',
+  title: 'Clean accuracy and attack success',
+  kind: 'eval',
+  summary: '',
+  paper: 'METHODS 2.3',
+  params: {},
+  needsTarget: false,
+  acceptsTrigger: true,
+};
+
+describe('attack and defense wizards', () => {
+  it('says what is missing, then sends the generated form values', async () => {
+    let nextId = 10;
+    const fake = fakeApi({ startRun: () => runSummary(nextId++, { status: 'queued' }) });
+    const wizard = new RunWizard(fake.api, 'attack', [ATTACK_METHOD], []);
+    expect(wizard.methodId).toBe('badnet');
+    expect(wizard.blocker).toBe('Choose a model.');
+    wizard.preselect(1, 2);
+    expect(wizard.blocker).toBe('Choose the target class.');
+    wizard.target = 'cat';
+    wizard.form.set('epochs', '0');
+    expect(wizard.blocker).toBe('Fix the highlighted parameters.');
+    wizard.form.set('epochs', '1');
+    wizard.seedText = '-3';
+    expect(wizard.blocker).toBe('Fix the seed.');
+    wizard.seedText = '42';
+    expect(wizard.blocker).toBeNull();
+    const run = await wizard.submit();
+    expect(run?.id).toBe(10);
+    expect(fake.calls[0]?.request).toEqual({
+      kind: 'attack',
+      method: 'badnet',
+      modelId: 1,
+      datasetId: 2,
+      target: 'cat',
+      seed: 42,
+      params: { epochs: 1, poisonRate: 0.1, augment: false, optimizer: 'adamw' },
+    } satisfies StartRunRequest);
+  });
+
+  it('sends no target for a method that needs none and keeps the API error', async () => {
+    const fake = fakeApi({});
+    const wizard = new RunWizard(fake.api, 'defense', [DEFENSE_METHOD], []);
+    wizard.preselect(1, 1);
+    expect(wizard.request()).toMatchObject({ kind: 'defense', method: 'rvpt', params: { shots: 16 } });
+    expect(wizard.request()).not.toHaveProperty('target');
+    expect(await wizard.submit()).toBeNull();
+    expect(wizard.error?.code).toBe('not-faked');
+  });
+
+  it('vets with a clean evaluation plus one evaluation per chosen trigger family', async () => {
+    let nextId = 1;
+    const fake = fakeApi({ startRun: (r) => runSummary(nextId++, { kind: r.kind, status: 'queued' }) });
+    const wizard = new VetWizard(fake.api, [], [EVAL], []);
+    wizard.preselect(1, 1);
+    wizard.toggleFamily('badnet', true);
+    wizard.toggleFamily('blended', true);
+    expect(wizard.blocker).toBe('Choose the suspected target class.');
+    wizard.target = 'dog';
+    const requests = wizard.requests();
+    expect(requests.map((r) => r.trigger ?? null)).toEqual([
+      null,
+      { source: 'family', family: 'badnet', params: {} },
+      { source: 'family', family: 'blended', params: {} },
+    ]);
+    expect(requests.every((r) => r.kind === 'eval' && r.method === 'backdoor-eval')).toBe(true);
+    const started = await wizard.submit();
+    expect(started.map((r) => r.id)).toEqual([1, 2, 3]);
+  });
+});
