@@ -1,0 +1,142 @@
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { poisoningAttack } from '../../engine/attacks/poisoning-attack.js';
+import { createEncoder } from '../../engine/clip/clip-encoder.js';
+import type { ClipConfig } from '../../engine/clip/config.js';
+import { initClipWeights } from '../../engine/clip/init-weights.js';
+import type { ClipWeights } from '../../engine/clip/weights.js';
+import { importDataset } from '../../engine/datasets/import-dataset.js';
+import type { Dataset } from '../../engine/datasets/dataset.js';
+import { measurePromptDefense } from '../../engine/defenses/prompt-tuning-eval.js';
+import { rvptDefense } from '../../engine/defenses/rvpt/rvpt-defense.js';
+import { encodePng } from '../../engine/demo/png.js';
+import { resolveParams } from '../../engine/methods/params.js';
+import { badnetTrigger } from '../../engine/triggers/badnet.js';
+import { Rng } from '../../engine/util/rng.js';
+
+// Four colour classes of 16x16 images and a very small CLIP (2 vision blocks): backdoor it with a BadNet
+// patch, then RVPT with 16 clean shots per class must bring the attack success down.
+const COLOURS: [string, [number, number, number]][] = [
+  ['red', [220, 30, 30]],
+  ['green', [30, 200, 40]],
+  ['blue', [30, 50, 220]],
+  ['yellow', [230, 220, 30]],
+];
+const config: ClipConfig = {
+  embedDim: 16,
+  vision: { width: 64, layers: 2, heads: 1, patchSize: 4, imageResolution: 16 },
+  text: { width: 64, layers: 1, heads: 1, contextLength: 8, vocabSize: 49408 },
+};
+const TEMPLATE = 'a {} square.';
+
+function writeToyDataset(): string {
+  const root = mkdtempSync(join(tmpdir(), 'vetbench-rvpt-'));
+  const rng = new Rng(3);
+  for (const split of ['train', 'test']) {
+    for (const [name, rgb] of COLOURS) {
+      mkdirSync(join(root, split, name), { recursive: true });
+      for (let i = 0; i < (split === 'train' ? 24 : 12); i++) {
+        const px = new Uint8Array(16 * 16 * 3);
+        for (let p = 0; p < 256; p++)
+          for (let c = 0; c < 3; c++) px[p * 3 + c] = Math.max(0, Math.min(255, rgb[c]! + rng.normal() * 20));
+        writeFileSync(join(root, split, name, `${name}_${i}.png`), encodePng(16, 16, px));
+      }
+    }
+  }
+  return root;
+}
+
+async function backdooredToy(dataset: Dataset, target: number) {
+  const weights = initClipWeights(config, new Rng(4));
+  const attack = poisoningAttack(badnetTrigger);
+  const params = resolveParams(attack.id, attack.params, {
+    patchSize: 84, // 6 px at 16 px
+    location: 'corner',
+    poisonRate: 0.4,
+    epochs: 30,
+    lr: 3e-3,
+    batchSize: 16,
+    warmup: 2,
+  });
+  const result = await attack.run({ weights, dataset, target, seed: 9 }, params);
+  const backdoored: ClipWeights = {
+    ...weights,
+    tensors: result.tensors,
+    logitScale: result.tensors.get('logit_scale')!.data[0]!,
+  };
+  return { weights: backdoored, trigger: result.trigger };
+}
+
+describe('RVPT end to end on a very small backdoored CLIP', () => {
+  it('lowers ASR, keeps CA, reports per-epoch metrics, and resumes exactly from a checkpoint', async () => {
+    const dataset = await importDataset(writeToyDataset());
+    const target = dataset.classes.findIndex((c) => c.name === 'green');
+    const { weights, trigger } = await backdooredToy(dataset, target);
+    const params = resolveParams('rvpt', rvptDefense.params, {
+      depth: 1,
+      promptLength: 4,
+      epochs: 12,
+      lr: 0.05,
+      batchSize: 16,
+      template: TEMPLATE,
+    });
+    const series: string[] = [];
+    const checkpointDir = mkdtempSync(join(tmpdir(), 'vetbench-rvpt-ckpt-'));
+    // A run cancelled after its 4th epoch, then resumed, must end with the same prompts as an uninterrupted run.
+    const controller = new AbortController();
+    const cancelled = await rvptDefense
+      .run(
+        {
+          weights,
+          dataset,
+          shots: 16,
+          seed: 5,
+          checkpointDir,
+          signal: controller.signal,
+          onMetric: (name, epoch) => {
+            if (name === 'loss' && epoch === 3) controller.abort();
+          },
+        },
+        params,
+      )
+      .catch((e: Error) => e);
+    expect((cancelled as Error).message).toMatch(/cancelled/);
+    expect(existsSync(join(checkpointDir, 'prompt-tuning.json'))).toBe(true);
+    const resumed = await rvptDefense.run(
+      {
+        weights,
+        dataset,
+        shots: 16,
+        seed: 5,
+        checkpointDir,
+        onMetric: (name, epoch) => series.push(`${name}@${epoch}`),
+      },
+      params,
+    );
+    const straight = await rvptDefense.run({ weights, dataset, shots: 16, seed: 5 }, params);
+    expect(resumed.epochMetrics).toEqual(straight.epochMetrics);
+    expect(series).toEqual(expect.arrayContaining(['loss@4', 'ce@4', 'fr@4', 'loss@11', 'fr@11']));
+    expect(series).not.toContain('loss@3'); // epochs 0..3 were done before the resume
+    if (resumed.output.kind !== 'prompts' || straight.output.kind !== 'prompts')
+      throw new Error('prompts expected');
+    expect(Array.from(resumed.output.file.tensors.prompts!.data)).toEqual(
+      Array.from(straight.output.file.tensors.prompts!.data),
+    );
+    expect(straight.trainImages).toBe(64);
+    // Repulsion worked: the prompted class tokens moved away from the frozen ones.
+    expect(straight.epochMetrics.at(-1)!.fr).toBeLessThan(straight.epochMetrics[0]!.fr);
+
+    const encoder = await createEncoder(weights);
+    const m = await measurePromptDefense(encoder, dataset, straight.output.file, { trigger, target });
+    await encoder.dispose();
+    const before = m.before.metrics!;
+    const after = m.after.metrics!;
+    expect(before.n_poisoned).toBe(36);
+    expect(before.asr).toBeGreaterThan(60);
+    expect(after.asr).toBeLessThan(before.asr - 40);
+    expect(m.after.ca).toBeGreaterThanOrEqual(m.before.ca - 10);
+    expect(m.der!).toBeGreaterThan(0.65);
+  }, 120_000);
+});
