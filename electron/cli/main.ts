@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { VetbenchError } from '../../engine/errors.js';
 import { vetbenchVersion } from '../../engine/paths.js';
 import { registerAttack } from './commands/attack.js';
+import { registerCancel } from './commands/cancel.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDefend } from './commands/defend.js';
 import { registerEncode } from './commands/encode.js';
@@ -13,8 +14,11 @@ import { registerMethods } from './commands/methods.js';
 import { registerPr } from './commands/pr.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerReport } from './commands/report.js';
+import { registerResume } from './commands/resume.js';
+import { registerRuns } from './commands/runs.js';
 import { registerScan } from './commands/scan.js';
 import { registerTokenize } from './commands/tokenize.js';
+import { registerTrigger } from './commands/trigger.js';
 
 /** The `vetbench` command line. Each command lives in its own module under commands/. */
 const program = new Command()
@@ -34,10 +38,14 @@ registerEval(program);
 registerAttack(program);
 registerDefend(program);
 registerMethods(program);
+registerTrigger(program);
 registerExplain(program);
 registerPr(program);
 registerReport(program);
 registerScan(program);
+registerRuns(program);
+registerCancel(program);
+registerResume(program);
 
 try {
   await program.parseAsync(process.argv);
