@@ -26,6 +26,11 @@ export interface ScanOptions {
   readonly lr: number;
   readonly rho: number;
   readonly radiusMode: RadiusMode;
+  /**
+   * The positive of L_CL: CBPT's farthest image of class k, or the class-k text embedding (the zero-shot
+   * class direction; a poisoned model maps triggered images next to the target's text, not its images).
+   */
+  readonly positive: ScanPositive;
   readonly batchSize?: number;
   readonly templates?: readonly string[];
   readonly executor?: TrainingExecutorKind;
@@ -37,6 +42,9 @@ export interface ScanOptions {
   }) => void;
 }
 
+export const SCAN_POSITIVES = ['class-text', 'farthest-image'] as const;
+export type ScanPositive = (typeof SCAN_POSITIVES)[number];
+
 /** The scan's settings where the demo model separates backdoored from clean (docs/scanning.md). */
 export const SCAN_DEFAULTS = {
   shots: 4,
@@ -44,6 +52,7 @@ export const SCAN_DEFAULTS = {
   lr: 0.1,
   rho: 2 / 255,
   radiusMode: 'rms',
+  positive: 'class-text',
 } as const satisfies Partial<ScanOptions>;
 
 /** Robust sigma floor for margins, in logit units: differences below it are never outliers. */
@@ -58,6 +67,8 @@ export interface ClassScan {
   readonly flipShare: number;
   /** Mean over those images of logit_k - max_{j != k} logit_j after inversion (negative: not reached). */
   readonly meanMargin: number;
+  /** Mean ||delta|| / radius of the inversions toward this class. */
+  readonly budgetUsed: number;
   /** Robust z-score of meanMargin among all classes. */
   readonly anomalyIndex: number;
 }
@@ -114,6 +125,7 @@ export async function scanForBackdoor(
       const rows = clean.labels.flatMap((y, i) => (y !== k ? [i] : []));
       let flips = 0;
       let marginSum = 0;
+      let budgetSum = 0;
       for (let start = 0; start < rows.length; start += batchSize) {
         if (options.signal?.aborted) {
           throw new VetbenchError('cancelled', 'the scan was cancelled', 'Run the scan again.');
@@ -122,25 +134,36 @@ export async function scanForBackdoor(
         const loaded = await loader.load(batchRows.map((r) => clean.items[r]!));
         const kept = loaded.indices.map((i) => batchRows[i]!);
         const cleanEmbeds = gatherRows(clean.embeds, kept);
-        // Without an image of k in the sample there is no positive: the class is measured unperturbed.
-        const positives = hasPositive
-          ? farthestPositives(
-              cleanEmbeds,
-              kept.map(() => k),
-              clean.embeds,
-              clean.labels,
-            )
-          : kept;
+        // Without an image of k in the sample there is no image positive: the class is measured unperturbed.
+        const usable = options.positive === 'class-text' || hasPositive;
+        const positive =
+          options.positive === 'class-text'
+            ? gatherRows(
+                head.embeddings,
+                kept.map(() => k),
+              )
+            : gatherRows(
+                clean.embeds,
+                hasPositive
+                  ? farthestPositives(
+                      cleanEmbeds,
+                      kept.map(() => k),
+                      clean.embeds,
+                      clean.labels,
+                    )
+                  : kept,
+              );
         const inverted = await invertTriggers(
           trainer,
-          { pixels: loaded.pixels, clean: cleanEmbeds, positive: gatherRows(clean.embeds, positives) },
+          { pixels: loaded.pixels, clean: cleanEmbeds, positive },
           {
-            steps: hasPositive ? options.steps : 0,
+            steps: usable ? options.steps : 0,
             lr: options.lr,
             rho: options.rho,
             radiusMode: options.radiusMode,
           },
         );
+        budgetSum += inverted.budgetUsed * kept.length;
         const perturbed = await embedPixels01(encoder, addPerturbation(loaded.pixels, inverted.delta));
         const { logits, predictions } = classify(head, perturbed, weights.logitScale);
         for (let i = 0; i < kept.length; i++) {
@@ -160,6 +183,7 @@ export async function scanForBackdoor(
         n: rows.length,
         flipShare: rows.length ? flips / rows.length : 0,
         meanMargin: rows.length ? marginSum / rows.length : 0,
+        budgetUsed: rows.length ? budgetSum / rows.length : 0,
       });
     }
   } finally {

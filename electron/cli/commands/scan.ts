@@ -4,7 +4,12 @@ import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { RADIUS_MODES, type RadiusMode } from '../../../engine/defenses/cbpt/projection.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { scanForBackdoor, SCAN_DEFAULTS } from '../../../engine/scan/backdoor-scan.js';
+import {
+  scanForBackdoor,
+  SCAN_DEFAULTS,
+  SCAN_POSITIVES,
+  type ScanPositive,
+} from '../../../engine/scan/backdoor-scan.js';
 import { seedOption } from '../cli-args.js';
 import { openDataset, formatDuration } from '../open-dataset.js';
 import { emit } from '../output.js';
@@ -18,6 +23,7 @@ interface ScanCliOptions {
   lr: string;
   rho: string;
   radiusMode: RadiusMode;
+  positive: ScanPositive;
   json?: boolean;
 }
 
@@ -51,6 +57,11 @@ export function registerScan(program: Command): void {
         .choices([...RADIUS_MODES])
         .default(SCAN_DEFAULTS.radiusMode),
     )
+    .addOption(
+      new Option('--positive <kind>', "what inversion pulls toward: the class's text or its farthest image")
+        .choices([...SCAN_POSITIVES])
+        .default(SCAN_DEFAULTS.positive),
+    )
     .option('--json', 'print JSON')
     .action(async (opts: ScanCliOptions) => {
       const weights = await loadClipWeights(resolveModelPath(opts.model));
@@ -66,6 +77,7 @@ export function registerScan(program: Command): void {
           lr: positive(opts.lr, '--lr', false),
           rho: positive(opts.rho, '--rho', false),
           radiusMode: opts.radiusMode,
+          positive: opts.positive,
           onProgress: (p) => {
             if (opts.json || Date.now() - lastReport < 5000) return;
             lastReport = Date.now();

@@ -127,11 +127,8 @@ async function runCbpt(context: DefenseContext, params: ParamValues): Promise<De
   const { weights, dataset } = context;
   const classNames = dataset.classes.map((c) => c.name);
   const classes = classNames.length;
-  const sample = sampleFewShot(dataset, {
-    shotsPerClass: context.shots,
-    seed: context.seed,
-    ...(context.excludeClass !== undefined ? { excludeClass: context.excludeClass } : {}),
-  });
+  // CBPT tunes every class's prompt, so it samples every class (excludeClass is RVPT woTC's).
+  const sample = sampleFewShot(dataset, { shotsPerClass: context.shots, seed: context.seed });
   if (sample.items.length === 0) {
     throw new VetbenchError(
       'defense-no-data',

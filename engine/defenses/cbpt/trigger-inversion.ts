@@ -8,7 +8,7 @@ import type {
   TrainingExecutor,
 } from '../../train/objective.js';
 import { contrastiveInversionLoss } from './cbpt-losses.js';
-import { projectPerturbation, type RadiusMode } from './projection.js';
+import { l2Radius, projectPerturbation, type RadiusMode } from './projection.js';
 
 /**
  * CBPT trigger inversion (METHODS 4.2 step 1) as an objective. Variable: `delta` [N,3,R,R] in pixel units.
@@ -45,6 +45,8 @@ export interface InvertedTriggers {
   /** Mean L_CL before the first and after the last step. */
   readonly lossBefore: number;
   readonly lossAfter: number;
+  /** Mean over images of ||delta*|| / radius: how much of the budget the inversion used. */
+  readonly budgetUsed: number;
 }
 
 /**
@@ -70,5 +72,14 @@ export async function invertTriggers(
     projectPerturbation(delta, batch.pixels, settings.rho, settings.radiusMode);
   }
   const last = await trainer.evaluate({ delta }, batch);
-  return { delta, lossBefore, lossAfter: last.metrics.cl!.data[0] as number };
+  const n = delta.shape[0] as number;
+  const per = delta.data.length / n;
+  const radius = l2Radius(settings.rho, per, settings.radiusMode);
+  let used = 0;
+  for (let i = 0; i < n; i++) {
+    let sq = 0;
+    for (let j = i * per; j < (i + 1) * per; j++) sq += (delta.data[j] as number) ** 2;
+    used += radius > 0 ? Math.sqrt(sq) / radius : 0;
+  }
+  return { delta, lossBefore, lossAfter: last.metrics.cl!.data[0] as number, budgetUsed: used / n };
 }
