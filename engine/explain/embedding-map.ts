@@ -104,7 +104,14 @@ async function mapModel(
     label: model.label,
     coordinates: { data: Float32Array.from(xy.flat()), shape: [all.length, 2] },
     nearTarget,
-    svg: scatterChart({ title, xLabel: 'UMAP 1', yLabel: 'UMAP 2', width: 640, height: 420 }, groups),
+    svg: scatterChart({ title, xLabel: 'UMAP 1', yLabel: 'UMAP 2', width: 640, height: 420 }, groups, [
+      ...context.classNames.flatMap((name, c) =>
+        labels.includes(c) ? [{ label: name, marker: 'dot' as const, color: c }] : [],
+      ),
+      ...(triggered.length
+        ? [{ label: 'dot: clean, cross: triggered', marker: 'cross' as const, color: 10 }]
+        : []),
+    ]),
   };
 }
 

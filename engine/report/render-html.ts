@@ -32,7 +32,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 tr { break-inside: avoid; }
 code, .hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8pt; word-break: break-all; }
 .params { margin: 0; padding: 0; list-style: none; columns: 2; column-gap: 6mm; }
-.params li { font-size: 8.5pt; break-inside: avoid; }
+.kv { margin: 0; padding: 0; list-style: none; }
+.kv li, .params li { font-size: 8.5pt; break-inside: avoid; }
 .sd { color: #666; }
 .den { color: #777; font-size: 7.5pt; }
 figure { margin: 2mm 0 4mm; break-inside: avoid; text-align: center; }
@@ -63,7 +64,7 @@ function table(headers: readonly string[], rows: readonly string[][]): string {
 
 function provenance(p: Readonly<Record<string, string | number>> | undefined): string {
   if (!p || Object.keys(p).length === 0) return '—';
-  return `<ul class="params">${Object.entries(p)
+  return `<ul class="kv">${Object.entries(p)
     .map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`)
     .join('')}</ul>`;
 }
@@ -198,12 +199,11 @@ function imagesSection(input: ReportInput): string {
 export function renderReportHtml(input: ReportInput): string {
   const title = input.title ?? `Vetbench audit report: ${input.project.name}`;
   const models = table(
-    ['model', 'SHA-256 fingerprint', 'architecture', 'provenance'],
+    ['model', 'SHA-256 fingerprint', 'provenance'],
     input.models.map((m) => [
-      `<td>${esc(m.label)}<div class="den">${esc(m.path)}</div></td>`,
-      `<td class="hash">${esc(m.fingerprint)}</td>`,
-      `<td>${esc(m.architecture ?? '—')}</td>`,
-      `<td>${provenance(m.provenance)}</td>`,
+      `<td style="width:30%">${esc(m.label)}<div class="den">${esc(m.path)}</div><div class="den">${esc(m.architecture ?? '')}</div></td>`,
+      `<td class="hash" style="width:32%">${esc(m.fingerprint)}</td>`,
+      `<td class="hash">${provenance(m.provenance)}</td>`,
     ]),
   );
   const datasets = table(

@@ -133,14 +133,25 @@ function axes(
   return parts.join('');
 }
 
+/** Width of one legend entry: room for the longest label (about 5.6 px per character at 10 px). */
+function legendItemWidth(labels: readonly string[]): number {
+  return Math.max(120, 26 + 5.6 * Math.max(0, ...labels.map((s) => s.length)));
+}
+
+function legendRows(frame: ChartFrame, labels: readonly string[]): number {
+  const perRow = Math.max(1, Math.floor(((frame.width ?? 520) - 72) / legendItemWidth(labels)));
+  return Math.ceil(labels.length / perRow);
+}
+
 function legend(
   l: Layout,
   items: readonly { label: string; color: string; kind: 'line' | 'dashed' | 'dot' | 'cross' }[],
 ): string {
-  const perRow = Math.max(1, Math.floor(l.plotW / 150));
+  const itemWidth = legendItemWidth(items.map((i) => i.label));
+  const perRow = Math.max(1, Math.floor((l.width - 72) / itemWidth));
   return items
     .map((item, i) => {
-      const x = l.left + (i % perRow) * 150;
+      const x = l.left + (i % perRow) * itemWidth;
       const y = l.top + l.plotH + 48 + Math.floor(i / perRow) * 16;
       const mark =
         item.kind === 'dot'
@@ -158,8 +169,13 @@ function svg(l: Layout, body: string): string {
 }
 
 export function lineChart(frame: ChartFrame, series: readonly LineSeries[]): string {
-  const perRow = Math.max(1, Math.floor(((frame.width ?? 520) - 72) / 150));
-  const l = layout(frame, Math.ceil(series.length / perRow));
+  const l = layout(
+    frame,
+    legendRows(
+      frame,
+      series.map((s) => s.label),
+    ),
+  );
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   const x = range(xs, 0.02);
@@ -188,9 +204,26 @@ export function lineChart(frame: ChartFrame, series: readonly LineSeries[]): str
   return svg(l, axes(frame, l, x, y) + lines + legend(l, items));
 }
 
-export function scatterChart(frame: ChartFrame, groups: readonly ScatterGroup[]): string {
-  const perRow = Math.max(1, Math.floor(((frame.width ?? 520) - 72) / 150));
-  const l = layout(frame, Math.ceil(groups.length / perRow));
+export interface LegendEntry {
+  readonly label: string;
+  readonly marker: 'dot' | 'cross';
+  readonly color: number;
+}
+
+/** Scatter plot; `legendEntries` replaces the default legend (one entry per group). */
+export function scatterChart(
+  frame: ChartFrame,
+  groups: readonly ScatterGroup[],
+  legendEntries?: readonly LegendEntry[],
+): string {
+  const entries = legendEntries ?? groups;
+  const l = layout(
+    frame,
+    legendRows(
+      frame,
+      entries.map((g) => g.label),
+    ),
+  );
   const x = range(
     groups.flatMap((g) => g.points.map((p) => p[0])),
     0.05,
@@ -215,6 +248,6 @@ export function scatterChart(frame: ChartFrame, groups: readonly ScatterGroup[])
         .join('');
     })
     .join('');
-  const items = groups.map((g) => ({ label: g.label, color: paletteColor(g.color), kind: g.marker }));
+  const items = entries.map((g) => ({ label: g.label, color: paletteColor(g.color), kind: g.marker }));
   return svg(l, axes(frame, l, x, y, false) + marks + legend(l, items));
 }
