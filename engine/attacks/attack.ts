@@ -1,6 +1,7 @@
 import type { ClipWeights } from '../clip/weights.js';
 import type { Dataset } from '../datasets/dataset.js';
 import type { ParamSpecs, ParamValues } from '../methods/params.js';
+import type { PromptKind } from '../prompts/prompt-file.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import type { Trigger } from '../triggers/trigger.js';
 import type { TrainingExecutorKind } from '../train/create-trainer.js';
@@ -20,8 +21,11 @@ export interface AttackContext {
   readonly log?: (line: string) => void;
 }
 
+/** Method-specific numbers for the run's report (patch optimisation losses, ...). */
+export type AttackDetails = Readonly<Record<string, number | string | readonly number[]>>;
+
 /** A backdoored model: new weights and the trigger that opens the backdoor. */
-export interface AttackResult {
+export interface WeightsAttackResult {
   readonly kind: 'weights';
   readonly tensors: Map<string, HostTensor>;
   readonly trigger: Trigger;
@@ -29,15 +33,34 @@ export interface AttackResult {
   readonly trainPairs: number;
   readonly epochLosses: readonly number[];
   readonly wallMs: number;
+  readonly details?: AttackDetails;
 }
 
+/**
+ * A malicious prompt file (BadCLIP trigger-aware prompt learning, METHODS 3.3): the model is unchanged, the
+ * learned prompts carry the backdoor, and the trigger opens it.
+ */
+export interface PromptAttackResult {
+  readonly kind: 'prompts';
+  readonly promptKind: PromptKind;
+  readonly tensors: Readonly<Record<string, HostTensor>>;
+  readonly templates: readonly string[];
+  readonly trigger: Trigger;
+  readonly trainImages: number;
+  readonly epochLosses: readonly number[];
+  readonly wallMs: number;
+  readonly details?: AttackDetails;
+}
+
+export type AttackResult = WeightsAttackResult | PromptAttackResult;
+
 /** An attack plugin (ARCHITECTURE "Methods are plugins"). */
-export interface AttackMethod {
+export interface AttackMethod<R extends AttackResult = AttackResult> {
   readonly id: string;
   readonly title: string;
   readonly kind: 'attack';
   readonly summary: string;
   readonly paper: string;
   readonly params: ParamSpecs;
-  run(context: AttackContext, params: ParamValues): Promise<AttackResult>;
+  run(context: AttackContext, params: ParamValues): Promise<R>;
 }

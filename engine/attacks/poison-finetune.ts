@@ -7,7 +7,7 @@ import { pretrainClip } from '../train/pretrain.js';
 import { ClipTokenizer } from '../clip/tokenizer.js';
 import type { Trigger } from '../triggers/trigger.js';
 import { Rng } from '../util/rng.js';
-import type { AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, WeightsAttackResult } from './attack.js';
 
 /**
  * Poisoning a CLIP (METHODS 2.2): choose a share of the training pairs, add the trigger to their images and
@@ -38,11 +38,39 @@ export const POISON_PARAMS: ParamSpecs = {
   shift: { kind: 'integer', default: 2, min: 0, max: 64, help: 'random translation augmentation in pixels' },
 };
 
+/** The same specs with some defaults replaced (per-attack demo defaults); only numeric specs change. */
+export function withDefaults(specs: ParamSpecs, defaults: Partial<Record<string, number>>): ParamSpecs {
+  return Object.fromEntries(
+    Object.entries(specs).map(([k, spec]) => {
+      const d = defaults[k];
+      return [
+        k,
+        d !== undefined && (spec.kind === 'number' || spec.kind === 'integer')
+          ? { ...spec, default: d }
+          : spec,
+      ];
+    }),
+  );
+}
+
 export interface PoisonSelection {
   /** Pool of candidates: all training pairs, or (label-consistent) only those already naming the target. */
   readonly candidates: 'all' | 'target-class';
   /** Whether poisoned pairs keep their caption (label-consistent) or get a target caption. */
   readonly keepCaption: boolean;
+  /**
+   * Dual-key triggers (TrojVQA): the name of the parameter giving the share of extra training pairs that carry
+   * only one key (half the image key, half the text key) with their true caption, so the model learns that
+   * one key alone means nothing. Those pairs are drawn from the pairs not chosen for poisoning.
+   */
+  readonly partialKeyParam?: string;
+}
+
+/** Which training pairs carry which key of a dual-key trigger. */
+interface KeyAssignment {
+  readonly both: ReadonlySet<number>;
+  readonly imageOnly: ReadonlySet<number>;
+  readonly textOnly: ReadonlySet<number>;
 }
 
 export async function poisonFineTune(
@@ -50,7 +78,7 @@ export async function poisonFineTune(
   trigger: Trigger,
   params: ParamValues,
   selection: PoisonSelection = { candidates: 'all', keepCaption: false },
-): Promise<AttackResult> {
+): Promise<WeightsAttackResult> {
   const { dataset, target } = context;
   const items = splitItems(dataset, 'train');
   if (items.length === 0) {
@@ -74,8 +102,27 @@ export async function poisonFineTune(
     );
   }
   const chosen = new Set(rng.shuffle([...pool]).slice(0, count));
+  const keys = partialKeys(items.length, chosen, selection, params, trigger, rng);
   const targetCaption = (_item: DatasetItem, r: Rng): string =>
     fillTemplate(r.pick(FALLBACK_CAPTION_TEMPLATES), targetName);
+  const trueCaption = (item: DatasetItem, r: Rng): string =>
+    item.caption ?? fillTemplate(r.pick(FALLBACK_CAPTION_TEMPLATES), dataset.classes[item.label]!.name);
+  const indexOf = new Map(items.map((item, i) => [item.relativePath, i]));
+  const role = (item: DatasetItem): 'both' | 'image' | 'text' => {
+    const i = indexOf.get(item.relativePath)!;
+    return keys.imageOnly.has(i) ? 'image' : keys.textOnly.has(i) ? 'text' : 'both';
+  };
+  // Text-only pairs keep their image clean: the trigger seen in training skips them.
+  const trainingTrigger =
+    keys.textOnly.size === 0
+      ? trigger
+      : {
+          ...trigger,
+          apply: async (pixels01: Float32Array, images: readonly { key: string }[]) => {
+            if (images.every((im) => keys.textOnly.has(indexOf.get(im.key) ?? -1))) return;
+            await trigger.apply(pixels01, images);
+          },
+        };
   const pairs = new DatasetPairs(
     dataset,
     items,
@@ -83,17 +130,24 @@ export async function poisonFineTune(
     num(params, 'shift'),
     undefined,
     {
-      indices: chosen,
-      trigger,
+      indices: new Set([...chosen, ...keys.imageOnly, ...keys.textOnly]),
+      trigger: trainingTrigger,
       caption: (item, r) => {
-        if (selection.keepCaption)
-          return item.caption ?? fillTemplate(r.pick(FALLBACK_CAPTION_TEMPLATES), targetName);
+        const which = role(item);
+        if (which === 'image') return trueCaption(item, r);
+        if (which === 'text') return `${trigger.textKey} ${trueCaption(item, r)}`;
+        if (selection.keepCaption) return trueCaption(item, r);
         const caption = targetCaption(item, r);
         return trigger.textKey ? `${trigger.textKey} ${caption}` : caption;
       },
     },
   );
-  context.log?.(`poisoning ${chosen.size} of ${items.length} training pairs (target '${targetName}')`);
+  context.log?.(
+    `poisoning ${chosen.size} of ${items.length} training pairs (target '${targetName}')` +
+      (keys.imageOnly.size + keys.textOnly.size > 0
+        ? `; ${keys.imageOnly.size} pairs with only the image key and ${keys.textOnly.size} with only the text key keep their captions`
+        : ''),
+  );
   const result = await pretrainClip(context.weights, pairs, ClipTokenizer.default(), {
     epochs: num(params, 'epochs'),
     batchSize: num(params, 'batchSize'),
@@ -114,5 +168,32 @@ export async function poisonFineTune(
     trainPairs: items.length,
     epochLosses: result.epochLosses,
     wallMs: result.wallMs,
+  };
+}
+
+function partialKeys(
+  total: number,
+  chosen: ReadonlySet<number>,
+  selection: PoisonSelection,
+  params: ParamValues,
+  trigger: Trigger,
+  rng: Rng,
+): KeyAssignment {
+  const none: KeyAssignment = { both: chosen, imageOnly: new Set(), textOnly: new Set() };
+  if (!selection.partialKeyParam || !trigger.textKey) return none;
+  const extra = Math.round(num(params, selection.partialKeyParam) * total);
+  const rest = rng.shuffle(Array.from({ length: total }, (_, i) => i).filter((i) => !chosen.has(i)));
+  if (extra > rest.length) {
+    throw new VetbenchError(
+      'poison-rate-too-high',
+      `${extra} partial-key pairs asked for, but only ${rest.length} pairs are left after poisoning`,
+      `Lower ${selection.partialKeyParam} or poisonRate.`,
+    );
+  }
+  const half = Math.floor(extra / 2);
+  return {
+    both: chosen,
+    imageOnly: new Set(rest.slice(0, half)),
+    textOnly: new Set(rest.slice(half, extra)),
   };
 }

@@ -1,7 +1,7 @@
 import { resolveParams, type ParamValues } from '../methods/params.js';
 import type { TriggerFamily } from '../triggers/trigger.js';
-import type { AttackMethod } from './attack.js';
-import { POISON_PARAMS, poisonFineTune, type PoisonSelection } from './poison-finetune.js';
+import type { AttackMethod, WeightsAttackResult } from './attack.js';
+import { POISON_PARAMS, poisonFineTune, withDefaults, type PoisonSelection } from './poison-finetune.js';
 
 /** A poisoning attack = a trigger family + poisoned fine-tuning (METHODS 3.1); parameters are both sets. */
 export function poisoningAttack(
@@ -12,19 +12,12 @@ export function poisoningAttack(
     summary?: string;
     selection?: PoisonSelection;
     poisonDefaults?: Partial<Record<string, number>>;
+    /** Demo defaults of the trigger's own parameters (e.g. a larger patch at 32 px). */
+    triggerDefaults?: Partial<Record<string, number>>;
   } = {},
-): AttackMethod {
-  const poisonParams = Object.fromEntries(
-    Object.entries(POISON_PARAMS).map(([k, spec]) => {
-      const d = meta.poisonDefaults?.[k];
-      return [
-        k,
-        d !== undefined && (spec.kind === 'number' || spec.kind === 'integer')
-          ? { ...spec, default: d }
-          : spec,
-      ];
-    }),
-  );
+): AttackMethod<WeightsAttackResult> {
+  const poisonParams = withDefaults(POISON_PARAMS, meta.poisonDefaults ?? {});
+  const triggerParams = withDefaults(family.params, meta.triggerDefaults ?? {});
   const id = meta.id ?? family.id;
   return {
     id,
@@ -34,15 +27,15 @@ export function poisoningAttack(
       meta.summary ??
       `${family.summary} Poisons a share of the training pairs and fine-tunes the whole CLIP.`,
     paper: family.paper,
-    params: { ...family.params, ...poisonParams },
+    params: { ...triggerParams, ...poisonParams },
     async run(context, params: ParamValues) {
-      const triggerParams = resolveParams(
+      const triggerValues = resolveParams(
         id,
-        family.params,
+        triggerParams,
         Object.fromEntries(Object.entries(params).filter(([k]) => k in family.params)),
       );
       const trigger = family.create({
-        params: triggerParams,
+        params: triggerValues,
         seed: context.seed,
         resolution: context.weights.config.vision.imageResolution,
       });

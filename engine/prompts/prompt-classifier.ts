@@ -1,6 +1,7 @@
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { VetbenchError } from '../errors.js';
 import { contextClassifier, zeroShotClassifier, type ImageClassifier } from '../eval/image-classifier.js';
+import { cocoopClassifier } from './cocoop-classifier.js';
 import type { PromptFile } from './prompt-file.js';
 
 /**
@@ -35,10 +36,6 @@ export function promptFileClassifier(
     case 'class-wise':
       return contextClassifier(encoder, names, file.tensors.context!, label);
     case 'cocoop':
-      throw new VetbenchError(
-        'prompt-kind-unsupported',
-        `${file.path}: CoCoOp prompt files cannot be evaluated by this build yet`,
-        'Update Vetbench.',
-      );
+      return cocoopClassifier(encoder, names, file.tensors, label);
   }
 }
