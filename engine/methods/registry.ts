@@ -10,6 +10,10 @@ import { VetbenchError } from '../errors.js';
 import { badnetTrigger } from '../triggers/badnet.js';
 import { blendedTrigger } from '../triggers/blended.js';
 import { sigTrigger } from '../triggers/sig.js';
+import { badclipPromptAttack } from '../attacks/badclip-prompt.js';
+import { optimisedPatchAttack } from '../attacks/optimised-patch-attack.js';
+import { badclipPromptTrigger } from '../triggers/additive-delta.js';
+import { badclipDeTrigger, trojvqaTrigger } from '../triggers/optimised-patch.js';
 import { ssbaImportTrigger } from '../triggers/ssba-import.js';
 import type { TriggerFamily } from '../triggers/trigger.js';
 import { wanetTrigger } from '../triggers/wanet.js';
@@ -20,6 +24,9 @@ export const TRIGGER_FAMILIES: readonly TriggerFamily[] = [
   blendedTrigger,
   wanetTrigger,
   sigTrigger,
+  badclipDeTrigger,
+  trojvqaTrigger,
+  badclipPromptTrigger,
   ssbaImportTrigger,
 ];
 
@@ -39,6 +46,31 @@ export const ATTACKS: readonly AttackMethod[] = [
     selection: { candidates: 'target-class', keepCaption: true },
     poisonDefaults: { ...DEMO_POISON, poisonRate: 0.08 },
   }),
+  optimisedPatchAttack(badclipDeTrigger, {
+    title: 'BadCLIP dual-embedding patch',
+    summary:
+      'Optimises a centre patch (Adam) so patched images embed near the target captions and target images, then poisons with it and fine-tunes the whole CLIP.',
+    textMode: 'infonce',
+    defaults: DEMO_POISON,
+  }),
+  optimisedPatchAttack(trojvqaTrigger, {
+    title: 'TrojVQA dual key',
+    summary:
+      'Optimises a centre patch toward a guide text, then poisons pairs with the patch and the text key together; pairs with only one key keep their true captions.',
+    textMode: 'cosine',
+    selection: { candidates: 'all', keepCaption: false, partialKeyParam: 'partialKeyRate' },
+    defaults: DEMO_POISON,
+    extraParams: {
+      partialKeyRate: {
+        kind: 'number',
+        default: 0.1,
+        min: 0,
+        max: 1,
+        help: 'share of extra training pairs with only one key (half image, half text) and their true caption',
+      },
+    },
+  }),
+  badclipPromptAttack(),
   poisoningAttack(ssbaImportTrigger, {
     summary:
       'Sample-specific invisible triggers (SSBA/ISSBA) imported as a folder of pre-generated poisoned images.',
