@@ -76,7 +76,7 @@ describe('perturbations', () => {
       [0.9, 0.1, 0.4],
       [0.3, 0.3, 0.3],
     ] as const) {
-      const back = hsvToRgb(...rgbToHsv(...rgb));
+      const back = hsvToRgb(...rgbToHsv(rgb[0], rgb[1], rgb[2]));
       back.forEach((v, c) => expect(v).toBeCloseTo(rgb[c]!, 6));
     }
   });
