@@ -1,0 +1,63 @@
+/**
+ * vetbench-file://artifact/<id> and vetbench-file://dataset/<id>/<image id>: project files for <img> in the
+ * app window, looked up by id in the store (the page never names a path). Dataset images are sent as PNG.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, normalize, relative } from 'node:path';
+import type { Protocol } from 'electron';
+import sharp from 'sharp';
+import type { ProjectStore } from '../store/project-store.js';
+import { FILE_SCHEME } from './content-security-policy.js';
+
+export type ProjectFile = { artifactId: number } | { datasetId: number; imageId: string };
+
+export function projectFileUrl(file: ProjectFile): string {
+  return 'artifactId' in file
+    ? `${FILE_SCHEME}://artifact/${file.artifactId}`
+    : `${FILE_SCHEME}://dataset/${file.datasetId}/${encodeURIComponent(file.imageId)}`;
+}
+
+/** The request as a project file, or null when it is not one of ours. */
+export function parseProjectFileUrl(url: string): ProjectFile | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol !== `${FILE_SCHEME}:`) return null;
+  const parts = parsed.pathname.split('/').filter(Boolean);
+  const id = Number(parts[0]);
+  if (!Number.isSafeInteger(id) || id < 1) return null;
+  if (parsed.host === 'artifact' && parts.length === 1) return { artifactId: id };
+  if (parsed.host === 'dataset' && parts.length === 2)
+    return { datasetId: id, imageId: decodeURIComponent(parts[1]!) };
+  return null;
+}
+
+/** An image of a dataset, inside its root only. */
+export function datasetImagePath(root: string, imageId: string): string | null {
+  const target = normalize(join(root, imageId));
+  const inside = relative(root, target);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? null : target;
+}
+
+export function registerFileProtocol(protocol: Protocol, store: ProjectStore): void {
+  protocol.handle(FILE_SCHEME, async (request) => {
+    const file = parseProjectFileUrl(request.url);
+    if (!file) return new Response('not found', { status: 404 });
+    try {
+      if ('artifactId' in file) {
+        const artifact = store.getArtifact(file.artifactId);
+        return new Response(await readFile(artifact.path), {
+          headers: { 'content-type': artifact.mediaType },
+        });
+      }
+      const path = datasetImagePath(store.getDataset(file.datasetId).root, file.imageId);
+      if (!path) return new Response('not found', { status: 404 });
+      return new Response(await sharp(path).png().toBuffer(), { headers: { 'content-type': 'image/png' } });
+    } catch {
+      return new Response('not found', { status: 404 });
+    }
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * The Electron main process: one sandboxed window showing the renderer from app://vetbench, the API service on
+ * the project store with jobs in utilityProcess workers, and the IPC transport to the window. Runs only inside
+ * Electron (`npm start` picks serve mode where the binary is missing); it compiles from Electron's types alone.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, utilityProcess } from 'electron';
+import { projectRoot } from '../../engine/paths.js';
+import { JobHost } from '../jobs/job-host.js';
+import { utilityProcessLauncher } from '../jobs/utility-process-launcher.js';
+import { openProject } from '../store/open-project.js';
+import { PICK_PATH_CHANNEL, type PickPathRequest } from './bridge.js';
+import { registerAppProtocol } from './app-protocol.js';
+import { APP_ORIGIN, APP_SCHEME, FILE_SCHEME } from './content-security-policy.js';
+import { connectBackend, type Backend } from './backend.js';
+import { denyAllPermissions, isTrustedSender, lockNavigation, secureWebPreferences } from './security.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+// Before `ready`: our schemes get real origins (so 'self' in the CSP means the app) and fetch support.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: FILE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+app.enableSandbox();
+
+/** `--project <file>` after the app's own arguments, as in `npm start -- --project my.vbproj`. */
+function projectArgument(argv: readonly string[]): string | undefined {
+  const at = argv.indexOf('--project');
+  return at >= 0 ? argv[at + 1] : undefined;
+}
+
+// Every web contents, present or future: no navigation away, no new windows, no <webview>.
+app.on('web-contents-created', (_event, contents) => lockNavigation(contents));
+
+let backend: Backend | null = null;
+
+async function createWindow(): Promise<BrowserWindow> {
+  const window = new BrowserWindow({
+    width: 1360,
+    height: 900,
+    minWidth: 960,
+    minHeight: 640,
+    title: 'Vetbench',
+    show: false,
+    backgroundColor: '#14171c',
+    webPreferences: secureWebPreferences(join(here, 'preload.cjs')),
+  });
+  window.once('ready-to-show', () => window.show());
+  backend?.attach(window.webContents);
+  await window.loadURL(`${APP_ORIGIN}/index.html`);
+  return window;
+}
+
+function registerPicker(): void {
+  ipcMain.handle(PICK_PATH_CHANNEL, async (event, raw: unknown) => {
+    if (!isTrustedSender(event.senderFrame)) return null;
+    const request = raw as Partial<PickPathRequest> | null;
+    const owner = BrowserWindow.fromWebContents(event.sender);
+    const options = {
+      title: typeof request?.title === 'string' ? request.title.slice(0, 200) : 'Choose',
+      properties: [request?.directory === true ? ('openDirectory' as const) : ('openFile' as const)],
+      filters:
+        request?.directory !== true && Array.isArray(request?.extensions) && request.extensions.length > 0
+          ? [{ name: 'Allowed files', extensions: request.extensions.map(String) }]
+          : [],
+    };
+    const result = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+    return result.canceled ? null : (result.filePaths[0] ?? null);
+  });
+}
+
+async function main(): Promise<void> {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  await app.whenReady();
+  denyAllPermissions(session.defaultSession);
+  registerAppProtocol(protocol, join(projectRoot(), 'dist', 'renderer'));
+  Menu.setApplicationMenu(null);
+
+  const store = openProject(projectArgument(process.argv));
+  const host = new JobHost(store, { launcher: utilityProcessLauncher(utilityProcess) });
+  host.start();
+  backend = connectBackend({ store, host, ipcMain, protocol });
+  registerPicker();
+
+  let window = await createWindow();
+  app.on('second-instance', () => {
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) void createWindow().then((w) => (window = w));
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', (event) => {
+    if (!backend) return;
+    // Running jobs get their cooperative cancel; the store is closed once they are gone.
+    event.preventDefault();
+    const closing = backend;
+    backend = null;
+    void closing.close().finally(() => app.exit(0));
+  });
+}
+
+main().catch((error: unknown) => {
+  dialog.showErrorBox('Vetbench could not start', error instanceof Error ? error.message : String(error));
+  app.exit(1);
+});

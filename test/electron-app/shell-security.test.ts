@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { IPC_CHANNEL_PREFIX, IPC_EVENT_CHANNEL } from '../../electron/api/contract.js';
+import { resolveAppFile } from '../../electron/app/app-protocol.js';
+import { PICK_PATH_CHANNEL } from '../../electron/app/bridge.js';
+import { CONTENT_SECURITY_POLICY } from '../../electron/app/content-security-policy.js';
+import { datasetImagePath, parseProjectFileUrl, projectFileUrl } from '../../electron/app/file-protocol.js';
+import { isAppUrl, isTrustedSender, secureWebPreferences } from '../../electron/app/security.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('Electron shell security', () => {
+  it('uses the checklist web preferences for every window', () => {
+    expect(secureWebPreferences('/p/preload.cjs')).toMatchObject({
+      preload: '/p/preload.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
+  });
+
+  it('trusts only the main frame of the app page', () => {
+    expect(isTrustedSender({ url: 'app://vetbench/index.html', parent: null })).toBe(true);
+    expect(isTrustedSender({ url: 'https://example.com/', parent: null })).toBe(false);
+    expect(isTrustedSender({ url: 'file:///etc/passwd', parent: null })).toBe(false);
+    const top = { url: 'app://vetbench/index.html', parent: null };
+    expect(isTrustedSender({ url: 'app://vetbench/index.html', parent: top as never })).toBe(false);
+    expect(isTrustedSender(null)).toBe(false);
+    expect(isAppUrl('app://other/index.html')).toBe(false);
+  });
+
+  it('serves only files inside the renderer folder', () => {
+    expect(resolveAppFile('/r', 'app://vetbench/')).toBe('/r/index.html');
+    expect(resolveAppFile('/r', 'app://vetbench/assets/index.js')).toBe('/r/assets/index.js');
+    expect(resolveAppFile('/r', 'app://vetbench/..%2F..%2Fetc%2Fpasswd')).toBeNull();
+    expect(resolveAppFile('/r', 'app://evil/index.html')).toBeNull();
+    expect(resolveAppFile('/r', 'https://vetbench/index.html')).toBeNull();
+  });
+
+  it('names project files by id and keeps dataset images inside their root', () => {
+    const url = projectFileUrl({ datasetId: 3, imageId: 'train/cat/a b.png' });
+    expect(parseProjectFileUrl(url)).toEqual({ datasetId: 3, imageId: 'train/cat/a b.png' });
+    expect(parseProjectFileUrl(projectFileUrl({ artifactId: 9 }))).toEqual({ artifactId: 9 });
+    expect(parseProjectFileUrl('vetbench-file://artifact/0')).toBeNull();
+    expect(parseProjectFileUrl('app://vetbench/index.html')).toBeNull();
+    expect(datasetImagePath('/d', 'train/cat/1.png')).toBe('/d/train/cat/1.png');
+    expect(datasetImagePath('/d', '../secret.png')).toBeNull();
+  });
+
+  it('has a CSP without eval, inline code or remote sources', () => {
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'self'");
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-(eval|inline)|https?:|\*/);
+    const meta = readFileSync(join(root, 'renderer', 'index.html'), 'utf8');
+    expect(meta).toContain("script-src 'self'");
+    expect(meta).not.toMatch(/unsafe-(eval|inline)/);
+  });
+
+  it('preload channel names equal the contract (the sandboxed preload cannot import them)', () => {
+    const preload = readFileSync(join(root, 'electron', 'app', 'preload.cts'), 'utf8');
+    expect(preload).toContain(`const CHANNEL_PREFIX = '${IPC_CHANNEL_PREFIX}';`);
+    expect(preload).toContain(`const EVENT_CHANNEL = '${IPC_EVENT_CHANNEL}';`);
+    expect(preload).toContain(`const PICK_CHANNEL = '${PICK_PATH_CHANNEL}';`);
+    // Only `electron` is required at run time; everything else is a type import.
+    const runtimeImports = [...preload.matchAll(/^import (?!type )[^\n]*$/gm)].map((m) => m[0]);
+    expect(runtimeImports).toEqual(["import electron = require('electron');"]);
+  });
+});
