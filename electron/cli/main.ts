@@ -17,6 +17,7 @@ import { registerReport } from './commands/report.js';
 import { registerResume } from './commands/resume.js';
 import { registerRuns } from './commands/runs.js';
 import { registerScan } from './commands/scan.js';
+import { registerServe } from './commands/serve.js';
 import { registerTokenize } from './commands/tokenize.js';
 import { registerTrigger } from './commands/trigger.js';
 
@@ -46,6 +47,7 @@ registerScan(program);
 registerRuns(program);
 registerCancel(program);
 registerResume(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

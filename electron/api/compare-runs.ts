@@ -1,0 +1,63 @@
+import type { Comparison, ComparisonRow, ParamValue, RunSummary } from './contract.js';
+
+type Cell = ParamValue | null;
+
+function row(key: string, values: Cell[]): ComparisonRow {
+  const first = JSON.stringify(values[0] ?? null);
+  return { key, values, differs: values.some((v) => JSON.stringify(v ?? null) !== first) };
+}
+
+/**
+ * The comparison table of runs: one row per setting (method, model, dataset, seed, target, each parameter)
+ * and one per final metric, a column per run; `differs` marks rows whose values are not all equal.
+ */
+export function buildComparison(
+  runs: readonly RunSummary[],
+  params: readonly Readonly<Record<string, ParamValue>>[],
+  names: { model(id: number): string; dataset(id: number): string },
+  onlyDifferences: boolean,
+  id: number | null,
+): Comparison {
+  const paramKeys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort();
+  const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.finalMetrics)))].sort();
+  const settings = [
+    row(
+      'kind',
+      runs.map((r) => r.kind),
+    ),
+    row(
+      'method',
+      runs.map((r) => r.method),
+    ),
+    row(
+      'model',
+      runs.map((r) => names.model(r.modelId)),
+    ),
+    row(
+      'dataset',
+      runs.map((r) => names.dataset(r.datasetId)),
+    ),
+    row(
+      'seed',
+      runs.map((r) => r.seed),
+    ),
+    row(
+      'target',
+      runs.map((r) => r.target),
+    ),
+    ...paramKeys.map((k) =>
+      row(
+        k,
+        params.map((p) => p[k] ?? null),
+      ),
+    ),
+  ];
+  const metrics = metricKeys.map((k) =>
+    row(
+      k,
+      runs.map((r) => r.finalMetrics[k] ?? null),
+    ),
+  );
+  const keep = (r: ComparisonRow): boolean => !onlyDifferences || r.differs;
+  return { id, runs: [...runs], params: settings.filter(keep), metrics: metrics.filter(keep) };
+}

@@ -1,0 +1,157 @@
+import { copyFile } from 'node:fs/promises';
+import { VetbenchError } from '../../engine/errors.js';
+import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
+import { JOB_KINDS } from '../jobs/kinds/index.js';
+import type { JobHost } from '../jobs/job-host.js';
+import { apiParamSpecs } from '../jobs/param-specs.js';
+import { importDatasetInto, importModelInto } from '../store/imports.js';
+import type { ProjectStore } from '../store/project-store.js';
+import { AllowedRoots } from './allowed-roots.js';
+import { buildComparison } from './compare-runs.js';
+import {
+  API_METHODS,
+  describeIssues,
+  type ApiError,
+  type ApiMethodName,
+  type ApiParsedRequest,
+  type ApiReply,
+  type ApiResponse,
+} from './contract.js';
+
+/** One handler per API call, receiving the validated request. */
+export type ApiHandlers = {
+  readonly [M in ApiMethodName]: (request: ApiParsedRequest<M>) => Promise<ApiResponse<M>>;
+};
+
+export interface ServiceOptions {
+  /** Folders whose files may be imported or written (anything else is refused). */
+  readonly allowedRoots: AllowedRoots;
+  /** How the transport lets the renderer fetch a file: an artifact, or an image of a dataset. */
+  readonly fileUrl: (file: { artifactId: number } | { datasetId: number; imageId: string }) => string;
+}
+
+/** The API on top of the project store and the job host; both transports call these handlers. */
+export function createApiService(store: ProjectStore, host: JobHost, options: ServiceOptions): ApiHandlers {
+  const allowed = (path: string): string => (path === 'demo' ? path : options.allowedRoots.check(path));
+  return {
+    getProject: async () => store.info(),
+    listModels: async () => ({ models: store.listModels() }),
+    importModel: async (r) => importModelInto(store, allowed(r.path), r.name),
+    listDatasets: async () => ({ datasets: store.listDatasets() }),
+    importDataset: async (r) => importDatasetInto(store, allowed(r.path), r.name ? { name: r.name } : {}),
+    datasetImageUrl: async (r) => {
+      store.getDataset(r.datasetId);
+      return { url: options.fileUrl({ datasetId: r.datasetId, imageId: r.imageId }), mediaType: 'image/png' };
+    },
+    listMethods: async () => ({
+      methods: JOB_KINDS.flatMap((k) => k.methods()),
+      triggers: TRIGGER_FAMILIES.map((t) => ({
+        id: t.id,
+        title: t.title,
+        summary: t.summary,
+        paper: t.paper,
+        params: apiParamSpecs(t.params),
+      })),
+    }),
+    startRun: async (r) => host.submit(r),
+    listRuns: async (r) => store.listRuns(r),
+    getRun: async ({ runId }) => {
+      const summary = store.getRun(runId);
+      return {
+        ...summary,
+        ...store.runDetails(runId),
+        series: store.series(runId),
+        artifacts: store.listArtifacts(runId),
+        checkpointStep: store.lastCheckpoint(runId)?.step ?? null,
+        log: store.logTail(runId),
+      };
+    },
+    cancelRun: async ({ runId }) => host.cancel(runId),
+    resumeRun: async ({ runId }) => host.resume(runId),
+    compareRuns: async (r) => {
+      const runs = store.getRuns(r.runIds);
+      const params = r.runIds.map((id) => store.runDetails(id).params);
+      const models = new Map(store.listModels().map((m) => [m.id, m.name]));
+      const datasets = new Map(store.listDatasets().map((d) => [d.id, d.name]));
+      const id = r.saveAs ? store.saveComparison(r.saveAs, r.runIds) : null;
+      return buildComparison(
+        runs,
+        params,
+        { model: (i) => models.get(i) ?? `model ${i}`, dataset: (i) => datasets.get(i) ?? `dataset ${i}` },
+        r.onlyDifferences,
+        id,
+      );
+    },
+    listArtifacts: async ({ runId }) => {
+      store.getRun(runId);
+      return { artifacts: store.listArtifacts(runId) };
+    },
+    artifactUrl: async ({ artifactId }) => {
+      const a = store.getArtifact(artifactId);
+      return { url: options.fileUrl({ artifactId }), mediaType: a.mediaType };
+    },
+    exportArtifact: async (r) => {
+      const a = store.getArtifact(r.artifactId);
+      const destination = options.allowedRoots.check(r.path);
+      await copyFile(a.path, destination);
+      return { path: destination };
+    },
+  };
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  'bad-request': 400,
+  'path-not-allowed': 403,
+  'run-active': 409,
+  'run-done': 409,
+  'disk-full': 507,
+  'project-read-only': 503,
+  internal: 500,
+};
+
+/** HTTP-style status of an error code (the IPC transport ignores it). */
+export function statusOf(code: string): number {
+  if (code.endsWith('-not-found') || code === 'unknown-call') return 404;
+  return STATUS_BY_CODE[code] ?? 400;
+}
+
+/**
+ * Validates the payload of a call, runs its handler, and wraps the outcome in the reply envelope.
+ * Malformed payloads get `bad-request` naming the field; user errors keep their code, message and hint;
+ * anything unexpected becomes `internal` without internals.
+ */
+export async function dispatch(
+  handlers: ApiHandlers,
+  method: string,
+  payload: unknown,
+): Promise<{ status: number; reply: ApiReply }> {
+  const fail = (error: ApiError): { status: number; reply: ApiReply } => ({
+    status: statusOf(error.code),
+    reply: { ok: false, error },
+  });
+  if (!Object.hasOwn(API_METHODS, method))
+    return fail({
+      code: 'unknown-call',
+      message: `there is no API call '${method}'`,
+      hint: `Calls: ${Object.keys(API_METHODS).join(', ')}.`,
+    });
+  const name = method as ApiMethodName;
+  const parsed = API_METHODS[name].request.safeParse(payload);
+  if (!parsed.success)
+    return fail({
+      code: 'bad-request',
+      message: `${name}: malformed request: ${describeIssues(parsed.error)}`,
+      hint: 'Send the fields the API contract (electron/api/contract.ts) describes.',
+    });
+  try {
+    const handler = handlers[name] as (request: unknown) => Promise<unknown>;
+    return { status: 200, reply: { ok: true, result: await handler(parsed.data) } };
+  } catch (e) {
+    if (e instanceof VetbenchError) return fail({ code: e.code, message: e.message, hint: e.hint });
+    return fail({
+      code: 'internal',
+      message: `${name} failed unexpectedly: ${(e as Error).message}`,
+      hint: 'Report this with the steps that led to it.',
+    });
+  }
+}

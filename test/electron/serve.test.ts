@@ -1,0 +1,229 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiCallError, type ApiEvent, type ApiReply } from '../../electron/api/contract.js';
+import { createHttpApiClient } from '../../electron/api/http-client.js';
+import { writeJobFixtures } from './jobs-fixture.js';
+
+// Runs the built CLI (dist/): `npm run build` first (npm test does).
+const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
+
+let child: ChildProcess;
+let url: URL;
+let origin: string;
+let token: string;
+let dir: string;
+let fixtures: { model: string; dataset: string };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vetbench-serve-'));
+  fixtures = await writeJobFixtures(dir);
+  child = spawn(process.execPath, [BIN, 'serve', '--project', join(dir, 'p.vbproj'), '--allow-root', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+  url = new URL(first);
+  origin = url.origin;
+  token = url.searchParams.get('token')!;
+}, 60_000);
+
+afterAll(() => {
+  child?.kill('SIGTERM');
+});
+
+async function post(
+  call: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; reply: ApiReply }> {
+  const r = await fetch(`${origin}/api/${call}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-vetbench-token': token, ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, reply: (await r.json()) as ApiReply };
+}
+
+/** A raw request with a chosen Host header (fetch does not allow setting it). */
+function rawGet(path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: Number(url.port), path, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('vetbench serve', () => {
+  it('prints a 127.0.0.1 URL carrying a long random token first', () => {
+    expect(url.hostname).toBe('127.0.0.1');
+    expect(token.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('refuses requests without the token, with a wrong token, from another origin or for another host', async () => {
+    expect((await fetch(`${origin}/`)).status).toBe(401);
+    expect((await fetch(`${origin}/?token=nope`)).status).toBe(401);
+    const missing = await fetch(`${origin}/api/getProject`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as ApiReply).ok).toBe(false);
+    expect((await post('getProject', {}, { 'x-vetbench-token': `${token.slice(0, -1)}x` })).status).toBe(401);
+    const foreign = await post('getProject', {}, { origin: 'http://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect(foreign.reply.ok === false && foreign.reply.error.code).toBe('forbidden-origin');
+    expect(await rawGet(`/?token=${token}`, { host: 'evil.example' })).toBe(403); // DNS rebinding
+    expect((await fetch(`${origin}/api/events`)).status).toBe(401);
+    // With the token: the page (renderer or the "not built" page) and the API answer.
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('set-cookie')).toMatch(/SameSite=Strict/);
+    expect((await post('getProject', {}, { origin })).status).toBe(200);
+  });
+
+  it('rejects malformed payloads with a clear error naming the field', async () => {
+    const badKind = await post('startRun', { kind: 'nope', method: 'x', modelId: 1, datasetId: 1, seed: 1 });
+    expect(badKind.status).toBe(400);
+    expect(badKind.reply.ok === false && badKind.reply.error.message).toMatch(/kind/);
+    const badId = await post('getRun', { runId: 'one' });
+    expect(badId.status).toBe(400);
+    expect(badId.reply.ok === false && badId.reply.error.code).toBe('bad-request');
+    expect((await post('getRun', { runId: 1, extra: true })).status).toBe(404); // unknown keys dropped; no run 1
+    expect((await post('listModels', { surprise: 1 })).status).toBe(400); // empty requests are strict
+    expect((await post('noSuchCall', {})).status).toBe(404);
+    const notJson = await fetch(`${origin}/api/getProject`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-vetbench-token': token },
+      body: '{not json',
+    });
+    expect(notJson.status).toBe(400);
+    expect((await fetch(`${origin}/api/getProject`, { headers: { 'x-vetbench-token': token } })).status).toBe(
+      405,
+    );
+  });
+
+  it('refuses file paths outside the allowed folders', async () => {
+    for (const call of ['importModel', 'importDataset']) {
+      const r = await post(call, { path: '/etc/passwd' });
+      expect(r.status).toBe(403);
+      expect(r.reply.ok === false && r.reply.error.code).toBe('path-not-allowed');
+    }
+    const traversal = await post('importDataset', { path: `${dir}/../../etc` });
+    expect(traversal.status).toBe(403);
+  });
+
+  it('imports, runs jobs with events over SSE, compares runs and serves artifacts (through the HTTP client)', async () => {
+    const api = createHttpApiClient({ baseUrl: origin, token });
+    const model = await api.importModel({ path: fixtures.model });
+    expect(model.architecture.vision.imageResolution).toBe(16);
+    const dataset = await api.importDataset({ path: fixtures.dataset });
+    expect(dataset.classes.map((c) => c.name)).toEqual(['blue', 'green', 'red', 'yellow']);
+    expect(dataset.counts).toEqual({ train: 96, test: 32 });
+    const image = await api.datasetImageUrl({ datasetId: dataset.id, imageId: dataset.sampleImageIds[0]! });
+    const png = await fetch(new URL(image.url, origin));
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect(
+      Buffer.from(await png.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
+    const methods = await api.listMethods({});
+    expect(methods.methods.map((m) => m.id)).toEqual(expect.arrayContaining(['badnet', 'backdoor-eval']));
+    await expect(
+      api.startRun({
+        kind: 'attack',
+        method: 'badnet',
+        modelId: model.id,
+        datasetId: dataset.id,
+        seed: 1,
+        params: { epochs: 0 },
+      }),
+    ).rejects.toThrow(ApiCallError);
+
+    // Events over server-sent events while two evaluations run.
+    const events: ApiEvent[] = [];
+    const controller = new AbortController();
+    const stream = await fetch(`${origin}/api/events?token=${token}`, { signal: controller.signal });
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of stream.body!) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith('data: ')) events.push(JSON.parse(block.slice(6)) as ApiEvent);
+        }
+      }
+    })().catch(() => undefined);
+    const base = {
+      kind: 'eval' as const,
+      method: 'backdoor-eval',
+      modelId: model.id,
+      datasetId: dataset.id,
+      seed: 1,
+    };
+    const a = await api.startRun({ ...base, params: { template: 'a {} square.' } });
+    const b = await api.startRun({ ...base, params: { template: 'a photo of a {}.' } });
+    const finished = async (id: number) => {
+      for (;;) {
+        const run = await api.getRun({ runId: id });
+        if (['done', 'failed', 'cancelled', 'interrupted'].includes(run.status)) return run;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const runA = await finished(a.id);
+    const runB = await finished(b.id);
+    expect(runA.status).toBe('done');
+    expect(runB.status).toBe('done');
+    expect(runA.series.find((s) => s.name === 'ca')!.points).toHaveLength(1);
+    expect(runA.versions.vetbench).toBeDefined();
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort();
+    await reading;
+    const statuses = events
+      .filter((e) => e.type === 'run-status' && e.runId === a.id)
+      .map((e) => (e as { status: string }).status);
+    expect(statuses).toEqual(['queued', 'running', 'done']);
+    expect(events.some((e) => e.type === 'run-metric' && e.runId === b.id && e.series === 'ca')).toBe(true);
+
+    const comparison = await api.compareRuns({
+      runIds: [a.id, b.id],
+      onlyDifferences: true,
+      saveAs: 'templates',
+    });
+    expect(comparison.id).not.toBeNull();
+    expect(comparison.params.map((r) => r.key)).toEqual(['template']);
+    for (const row of comparison.metrics) expect(row.differs).toBe(true);
+    const all = await api.compareRuns({ runIds: [a.id, b.id] });
+    const ca = all.metrics.find((r) => r.key === 'ca')!;
+    expect(ca.values).toEqual([runA.finalMetrics.ca, runB.finalMetrics.ca]);
+
+    const { artifacts } = await api.listArtifacts({ runId: a.id });
+    const report = await api.artifactUrl({ artifactId: artifacts[0]!.id });
+    const body = (await (await fetch(new URL(report.url, origin))).json()) as { ca: number };
+    expect(body.ca).toBeCloseTo(runA.finalMetrics.ca!, 10);
+    const exported = await api.exportArtifact({
+      artifactId: artifacts[0]!.id,
+      path: join(dir, 'exported.json'),
+    });
+    expect(exported.path).toBe(join(dir, 'exported.json'));
+    await expect(
+      api.exportArtifact({ artifactId: artifacts[0]!.id, path: '/tmp/../etc/x.json' }),
+    ).rejects.toThrow(/outside/);
+    const listed = await api.listRuns({ status: ['done'] });
+    expect(listed.total).toBe(2);
+  }, 120_000);
+});
