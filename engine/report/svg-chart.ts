@@ -74,15 +74,15 @@ interface Layout {
   readonly plotH: number;
 }
 
-function layout(frame: ChartFrame, legendRows: number): Layout {
+/** The plot area, with `rows` legend rows of 16 px added below the x axis. */
+function layout(frame: ChartFrame, rows: number): Layout {
   const width = frame.width ?? 520;
   const height = frame.height ?? 300;
   const left = 56;
   const top = 28;
-  const bottom = 40 + 16 * legendRows;
   return {
     width,
-    height: height + 16 * legendRows,
+    height: height + 16 * rows,
     left,
     top,
     plotW: width - left - 16,
