@@ -4,13 +4,16 @@ import {
   channelMeans,
   checkBatch,
   clamp01,
+  fixedRng,
   imageRng,
   pastePatch,
   patchPosition,
   scaledPatchSize,
   PATCH_LOCATIONS,
+  restoredTensor,
   type PatchLocation,
 } from './patch.js';
+import { hostTensor, type HostTensor } from '../tensor/host-tensor.js';
 import type { Trigger, TriggerFamily, TriggerImage } from './trigger.js';
 
 const PARAMS: ParamSpecs = {
@@ -28,7 +31,19 @@ const PARAMS: ParamSpecs = {
     options: PATCH_LOCATIONS,
     help: "where the patch goes: 'random' (a place drawn per image, fully inside it), 'corner' (bottom-right) or 'center'",
   },
+  noise: {
+    kind: 'enum',
+    default: 'per-image',
+    options: ['per-image', 'fixed'],
+    help: "'per-image': the N(0,1) noise is redrawn for every image (METHODS, the CleanCLIP code); 'fixed': one noise pattern drawn from the seed and saved with the run (the classic BadNets fixed pattern), still added to each image's mean and clamped",
+  },
 };
+
+/** The fixed noise pattern of a seed (`noise: fixed`): 3 * s * s standard normals, stream `trigger:badnet:noise`. */
+export function badnetFixedNoise(seed: number, size: number): Float32Array {
+  const rng = fixedRng(seed, 'badnet:noise');
+  return Float32Array.from({ length: 3 * size * size }, () => rng.normal());
+}
 
 /**
  * The patch BadNet pastes into one image, and where: drawn from the image's own stream (seed + key), so the
@@ -42,7 +57,12 @@ export function badnetPatch(
   resolution: number,
   key: string,
   seed: number,
-  params: { readonly size: number; readonly location: PatchLocation },
+  params: {
+    readonly size: number;
+    readonly location: PatchLocation;
+    /** The fixed noise pattern [3, s, s]; absent: drawn per image after the place. */
+    readonly fixedNoise?: Float32Array;
+  },
 ): { readonly top: number; readonly left: number; readonly patch: Float32Array } {
   const rng = imageRng(seed, key);
   const { top, left } = patchPosition(params.location, params.size, resolution, rng);
@@ -50,7 +70,10 @@ export function badnetPatch(
   const area = params.size * params.size;
   const patch = new Float32Array(3 * area);
   for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < area; i++) patch[c * area + i] = clamp01(means[c]! + rng.normal());
+    for (let i = 0; i < area; i++) {
+      const noise = params.fixedNoise ? params.fixedNoise[c * area + i]! : rng.normal();
+      patch[c * area + i] = clamp01(means[c]! + noise);
+    }
   }
   return { top, left, patch };
 }
@@ -68,8 +91,11 @@ export const badnetTrigger: TriggerFamily = {
     'Gu, Dolan-Gavitt, Garg. BadNets: Identifying Vulnerabilities in the Machine Learning Model Supply Chain. arXiv:1708.06733, 2017.',
   params: PARAMS,
   needsModel: false,
-  create({ params, seed, resolution }): Trigger {
+  create({ params, seed, resolution, restore }): Trigger {
     const size = scaledPatchSize(num(params, 'patchSize'), resolution);
+    const fixed = (params.noise ?? 'per-image') === 'fixed';
+    const saved = restoredTensor('badnet', restore, 'noise', [3, size, size]);
+    const fixedNoise = fixed ? (saved?.data.slice() ?? badnetFixedNoise(seed, size)) : undefined;
     const location = str(params, 'location') as PatchLocation;
     if (!PATCH_LOCATIONS.includes(location)) {
       throw new VetbenchError(
@@ -90,11 +116,13 @@ export const badnetTrigger: TriggerFamily = {
           const { top, left, patch } = badnetPatch(pixels01, n, resolution, images[n]!.key, seed, {
             size,
             location,
+            ...(fixedNoise ? { fixedNoise } : {}),
           });
           pastePatch(pixels01, n, resolution, patch, size, top, left);
         }
       },
-      tensors: () => ({}),
+      tensors: (): Readonly<Record<string, HostTensor>> =>
+        fixedNoise ? { noise: hostTensor(fixedNoise.slice(), [3, size, size]) } : {},
     };
   },
 };

@@ -20,6 +20,7 @@ import { badclipDeTrigger, trojvqaTrigger } from '../../engine/triggers/optimise
 import { renderTriggerPreview } from '../../engine/triggers/preview.js';
 import { loadTrigger, saveTrigger } from '../../engine/triggers/trigger-file.js';
 import type { Trigger, TriggerFamily } from '../../engine/triggers/trigger.js';
+import type { HostTensor } from '../../engine/tensor/host-tensor.js';
 import { Rng } from '../../engine/util/rng.js';
 import { TOY_CONFIG, writeToyDataset } from './attacks-toy-data.js';
 
@@ -238,7 +239,7 @@ describe('every registered trigger family renders a preview', () => {
       const R = 32;
       if (family.id === 'ssba') return; // needs a folder of poisoned images: its preview is in triggers.test.ts
       const params = resolveParams(family.id, family.params, {});
-      const restore = family.needsModel
+      const restore: Record<string, HostTensor> | undefined = family.needsModel
         ? family.id === 'badclip-prompt'
           ? { delta: { data: new Float32Array(3 * R * R).fill(2 / 255), shape: [3, R, R] } }
           : { patch: { data: patchOf(2, 1), shape: [3, 2, 2] } }

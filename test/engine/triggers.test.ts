@@ -10,7 +10,7 @@ import { VetbenchError } from '../../engine/errors.js';
 import { decodeImage } from '../../engine/image/decode.js';
 import { toModelPixels } from '../../engine/image/preprocess.js';
 import { resolveParams, type ParamValues } from '../../engine/methods/params.js';
-import { badnetTrigger } from '../../engine/triggers/badnet.js';
+import { badnetFixedNoise, badnetTrigger } from '../../engine/triggers/badnet.js';
 import { blendedTrigger } from '../../engine/triggers/blended.js';
 import { scaledPatchSize, streamSeed } from '../../engine/triggers/patch.js';
 import { renderTriggerPreview } from '../../engine/triggers/preview.js';
@@ -239,6 +239,41 @@ describe('BadNet', () => {
     expect(sameBits(await applied(make(badnetTrigger, R, {}, 6), img, 'a.jpg'), alone)).toBe(false);
     expect(streamSeed(5, 'a.jpg')).toBe(createHash('sha256').update('5:a.jpg').digest().readUInt32LE(0));
     expect(t.tensors()).toEqual({});
+  });
+
+  it("noise 'fixed': one seeded pattern added to every image's mean, saved with the run", async () => {
+    const R = 32;
+    const size = 6;
+    const t = make(badnetTrigger, R, { noise: 'fixed', location: 'corner', patchSize: 42 }, 5);
+    const noise = t.tensors().noise!;
+    expect(noise.shape).toEqual([3, size, size]);
+    expect(sameBits(noise.data, badnetFixedNoise(5, size))).toBe(true);
+    expect(sameBits(badnetFixedNoise(6, size), noise.data)).toBe(false);
+    for (const [k, value] of [
+      ['a.png', 0.3],
+      ['b.png', 0.6],
+    ] as const) {
+      const out = await applied(t, constantImage(R, value), k);
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < size; y++)
+          for (let x = 0; x < size; x++) {
+            const got = out[(c * R + R - size + y) * R + R - size + x]!;
+            expect(got).toBe(
+              Math.fround(
+                Math.min(1, Math.max(0, Math.fround(value) + noise.data[(c * size + y) * size + x]!)),
+              ),
+            );
+          }
+    }
+    // re-created from the saved pattern, not the seed
+    const restored = badnetTrigger.create({
+      params: t.params,
+      seed: 99,
+      resolution: R,
+      restore: { noise: { data: new Float32Array(3 * size * size).fill(0.25), shape: [3, size, size] } },
+    });
+    const out = await applied(restored, constantImage(R, 0.5), 'a.png');
+    expect(out[R * R - 1]).toBe(0.75);
   });
 
   it('refuses a batch whose size does not match the keys', () => {
@@ -575,6 +610,7 @@ describe('trigger files', () => {
   const cases: [TriggerFamily, Record<string, unknown>][] = [
     [badnetTrigger, {}],
     [badnetTrigger, { location: 'corner', patchSize: 40 }],
+    [badnetTrigger, { noise: 'fixed', patchSize: 40 }],
     [blendedTrigger, {}],
     [blendedTrigger, { freshNoise: true, ratio: 0.3 }],
     [wanetTrigger, {}],
