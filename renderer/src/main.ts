@@ -1,4 +1,5 @@
 /** Entry point: connect to the back end (Electron bridge or serve mode) and mount the app. */
+import './zod-jitless.js';
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { connect, MissingTokenError } from './api/connect.js';

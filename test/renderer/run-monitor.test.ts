@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergePoints, RunMonitor, STEP_LOSS_SERIES } from '../../renderer/src/state/run-monitor.svelte.js';
+import { mergePoints, RunMonitor } from '../../renderer/src/state/run-monitor.svelte.js';
 import { fakeApi, runDetail, runSummary } from './fake-api.js';
 
 describe('run monitor', () => {
@@ -13,16 +13,23 @@ describe('run monitor', () => {
 
     monitor.apply({ type: 'run-progress', runId: 7, epoch: 0, step: 3, total: 12, etaMs: 9000, loss: 1.5 });
     monitor.apply({ type: 'run-metric', runId: 7, series: 'epoch_loss', step: 2, value: 1.25 });
-    monitor.apply({ type: 'run-metric', runId: 7, series: 'asr', step: 0, value: 97.5 });
-    monitor.apply({ type: 'run-metric', runId: 8, series: 'asr', step: 0, value: 1 });
+    monitor.apply({ type: 'run-metric', runId: 7, series: 'loss', step: 3, value: 1.5 });
+    monitor.apply({ type: 'run-metric', runId: 7, series: 'asr', step: 1, value: 97.5 });
+    monitor.apply({ type: 'run-metric', runId: 7, series: 'ca', step: 0, value: 90 });
+    monitor.apply({ type: 'run-metric', runId: 8, series: 'asr', step: 2, value: 1 });
     expect(monitor.fraction).toBe(0.25);
-    expect(monitor.series[STEP_LOSS_SERIES]).toEqual([{ step: 1, value: 1.5 }]);
+    expect(monitor.series.loss).toEqual([{ step: 3, value: 1.5 }]);
     expect(monitor.series.epoch_loss).toEqual([
       { step: 1, value: 2.5 },
       { step: 2, value: 1.25 },
     ]);
-    expect(monitor.lossSeries).toEqual(['epoch_loss', STEP_LOSS_SERIES]);
+    expect(monitor.stepSeries).toEqual(['loss']);
+    expect(monitor.lossSeries).toEqual(['epoch_loss']);
+    // One measurement is not a curve; a second point makes it one.
+    expect(monitor.otherSeries).toEqual([]);
+    monitor.apply({ type: 'run-metric', runId: 7, series: 'asr', step: 2, value: 98 });
     expect(monitor.otherSeries).toEqual(['asr']);
+    expect(monitor.series.asr).toHaveLength(2);
   });
 
   it('cancels and resumes through the API and follows the status', async () => {

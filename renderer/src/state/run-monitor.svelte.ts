@@ -14,8 +14,6 @@ import type {
 } from '../../../electron/api/contract.js';
 import { toDisplayError } from '../lib/display-error.js';
 
-/** The per-step loss that run-progress events carry, shown as its own series. */
-export const STEP_LOSS_SERIES = 'step loss';
 const MAX_LOG_LINES = 500;
 
 export class RunMonitor {
@@ -24,8 +22,6 @@ export class RunMonitor {
   series = $state<Record<string, MetricSeries['points']>>({});
   log = $state<RunLogLine[]>([]);
   progress = $state<RunProgress | null>(null);
-  /** Optimisation steps in a row, for the step loss series (steps restart at 0 each epoch). */
-  private stepCounter = 0;
   error = $state<ApiError | null>(null);
   actionError = $state<ApiError | null>(null);
   busy = $state<'cancel' | 'resume' | null>(null);
@@ -42,8 +38,19 @@ export class RunMonitor {
     const p = this.progress;
     return p && p.total > 0 ? Math.min(1, p.step / p.total) : null;
   });
-  readonly lossSeries = $derived(Object.keys(this.series).filter((name) => /loss/i.test(name)));
-  readonly otherSeries = $derived(Object.keys(this.series).filter((name) => !/loss/i.test(name)));
+  /** The per-step training loss the worker reports (x: optimisation step). */
+  readonly stepSeries = $derived(Object.keys(this.series).filter((name) => name === 'loss'));
+  /** Other loss curves, per epoch (e.g. epoch_loss). */
+  readonly lossSeries = $derived(
+    Object.keys(this.series).filter((name) => name !== 'loss' && /loss/i.test(name)),
+  );
+  /**
+   * Other curves with a history (CA/ASR per epoch). A metric measured once (e.g. CA after the attack) is not
+   * a curve: it is listed with the final metrics instead.
+   */
+  readonly otherSeries = $derived(
+    Object.keys(this.series).filter((name) => !/loss/i.test(name) && (this.series[name]?.length ?? 0) > 1),
+  );
 
   constructor(
     private readonly api: ApiClient,
@@ -70,10 +77,6 @@ export class RunMonitor {
     switch (event.type) {
       case 'run-progress': {
         this.progress = { epoch: event.epoch, step: event.step, total: event.total, etaMs: event.etaMs };
-        if (event.loss !== undefined) {
-          this.stepCounter += 1;
-          this.addPoint(STEP_LOSS_SERIES, this.stepCounter, event.loss);
-        }
         if (this.detail && this.detail.status === 'queued')
           this.detail = { ...this.detail, status: 'running' };
         break;
@@ -106,7 +109,6 @@ export class RunMonitor {
   }
 
   async resume(): Promise<void> {
-    this.stepCounter = 0;
     await this.act('resume', () => this.api.resumeRun({ runId: this.runId }));
   }
 
