@@ -118,11 +118,12 @@ const results = [];
 const models = args.models.split(',');
 if (models.includes('demo')) {
   const weights = await loadClipWeights(resolveModelPath('demo'));
-  // Demo defaults: 12 classes x 16 shots = 192 images = 6 steps of 32 per epoch (depth and length as rvpt's defaults).
+  // 12 classes x 16 shots = 192 images = 6 steps of 32 per epoch. Depth 1 (not the demo default 0, where there
+  // is no block to share): the shared prefix is then the stem and block 0 of 4; prompt length as the default.
   const { DEMO_RVPT_DEFAULTS } = await load('defenses/rvpt/rvpt-defense.js');
   const stepsPerEpoch = 6;
   const setting = {
-    depth: DEMO_RVPT_DEFAULTS.depth,
+    depth: 1,
     promptLength: DEMO_RVPT_DEFAULTS.promptLength,
     batch: 32,
     classes: 12,

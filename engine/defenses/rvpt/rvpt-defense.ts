@@ -30,7 +30,7 @@ import { rvptObjective } from './rvpt-objective.js';
 export const RVPT_PAPER =
   'Zhang et al., "Defending Multimodal Backdoored Models by Repulsive Visual Prompt Tuning", 2024';
 
-export const DEMO_RVPT_DEFAULTS = { depth: 1, promptLength: 8, epochs: 30, lr: 0.05 } as const;
+export const DEMO_RVPT_DEFAULTS = { depth: 0, promptLength: 16, epochs: 30, lr: 0.05 } as const;
 
 function rvptParams(alphaDefault: number): ParamSpecs {
   return {
