@@ -4,6 +4,7 @@
 //   npm run build && node bench/baselines-demo.js --attacks sig,blended --methods linear-probe,finetune,cleanclip \
 //     [--seeds 1,2,3] [--shots 16] [--models /work/artifacts/demo-attacks] [--param finetune.lr=1e-4 ...] \
 //     [--out bench/results/baselines-demo.jsonl]
+//   node bench/baselines-demo.js --summarize [--out FILE]   # markdown table (mean ± sd over seeds) of FILE
 //
 // Each attack <a> needs <models>/<a>.safetensors and <a>.trigger.safetensors (vetbench attack writes both);
 // the target class is read from the attack's <a>.safetensors.json report when present, else banana.
@@ -28,8 +29,38 @@ const { values } = parseArgs({
     dataset: { type: 'string', default: 'demo' },
     param: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: 'bench/results/baselines-demo.jsonl' },
+    summarize: { type: 'boolean', default: false },
   },
 });
+
+if (values.summarize) {
+  const rows = readFileSync(values.out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const groups = new Map();
+  for (const r of rows) {
+    const key = `${r.attack}|${r.method}|${r.shots}|${JSON.stringify(r.params)}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  const ms = (xs) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+    return `${m.toFixed(2)} ± ${sd.toFixed(2)}`;
+  };
+  console.log(
+    '| attack | defense | seeds | CA before | ASR before | CA after | ASR after | PA after | DER |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const rs of groups.values()) {
+    const r0 = rs[0];
+    console.log(
+      `| ${r0.attack} | ${r0.method} | ${rs.map((r) => r.seed).join(',')} | ${r0.before.ca.toFixed(2)} | ${r0.before.asr.toFixed(2)} | ${ms(rs.map((r) => r.after.ca))} | ${ms(rs.map((r) => r.after.asr))} | ${ms(rs.map((r) => r.after.pa))} | ${ms(rs.map((r) => r.der))} |`,
+    );
+  }
+  process.exit(0);
+}
 
 const list = (s) =>
   s
