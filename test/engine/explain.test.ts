@@ -8,6 +8,10 @@ import { nearestLabels } from '../../engine/explain/embedding-map.js';
 import type { ExplainModel } from '../../engine/explain/explainer.js';
 import { computeGradCam, gradCamFromTokens } from '../../engine/explain/gradcam.js';
 import { heatColor, upsampleBilinear } from '../../engine/explain/overlay.js';
+import { badnetPatchMasks, changedPixels, massInside } from '../../engine/explain/patch-mass.js';
+import { embeddingMapExplainer } from '../../engine/explain/embedding-map.js';
+import { prExplainer } from '../../engine/explain/pr-curves.js';
+import { badnetTrigger } from '../../engine/triggers/badnet.js';
 import { EXPLAINERS, findExplainer } from '../../engine/explain/registry.js';
 import { attentionRollout } from '../../engine/explain/rollout.js';
 import { normalizedCopy, oneHotRows } from '../../engine/explain/vit-inputs.js';
@@ -127,6 +131,24 @@ describe('Grad-CAM', () => {
   });
 });
 
+describe('Grad-CAM with deep visual prompts', () => {
+  it('handles prompt tokens in the sequence and is equal on both executors', async () => {
+    await initTfBackend('wasm');
+    const rng = new Rng(11);
+    const width = weights.config.vision.width;
+    const prompted: ExplainModel = {
+      ...model,
+      prompts: { depth: 1, tensors: randomTensor([2, 3, width], rng, () => 0.02 * rng.normal()) },
+    };
+    const classes = [1, 1, 3];
+    const onnx = await computeGradCam(prompted, pixels01, classes, { block: 1 });
+    const tfjs = await computeGradCam(prompted, pixels01, classes, { block: 1, executor: 'tfjs' });
+    const plain = await computeGradCam(model, pixels01, classes, { block: 1 });
+    expect(relativeError(onnx.maps.data, tfjs.maps.data)).toBeLessThan(1e-3);
+    expect(relativeError(onnx.maps.data, plain.maps.data)).toBeGreaterThan(1e-3); // the prompts matter
+  });
+});
+
 describe('attention maps', () => {
   it('class-token rows are probability rows (sum 1) and the map keeps the patch columns', async () => {
     const attentions = await collectAttention(model, pixels01);
@@ -175,6 +197,35 @@ describe('attention rollout', () => {
   });
 });
 
+describe('Grad-CAM mass inside a trigger patch', () => {
+  it('sums the upsampled map inside the mask (hand-computed) and reads BadNet placements', () => {
+    // a 2x2 map [1, 0; 0, 0] at 2 px is itself (scale 1); a mask on pixel (0, 0) holds all of it
+    const maps = { data: Float32Array.from([1, 0, 0, 0, 0, 0, 0, 0]), shape: [2, 2, 2] };
+    const shares = massInside(maps, [Uint8Array.from([1, 0, 0, 0]), Uint8Array.from([1, 1, 1, 1])], 2);
+    expect(shares).toEqual([1, 0]); // an all-zero map scores 0
+    const r = 32;
+    const trigger = badnetTrigger.create({
+      params: { patchSize: 56, location: 'random' },
+      seed: 4,
+      resolution: r,
+    });
+    const keys = ['a.png', 'b.png', 'c.png'];
+    const triggered = { data: Float32Array.from(pixels01.data), shape: pixels01.shape };
+    trigger.apply(
+      triggered.data,
+      keys.map((key) => ({ key })),
+    );
+    const placed = badnetPatchMasks(trigger, pixels01, keys)!;
+    const changed = changedPixels(pixels01, triggered);
+    placed.forEach((mask, i) => {
+      expect(mask.reduce((a, b) => a + b, 0)).toBe(64); // 8 x 8 px
+      // every changed pixel lies in the placed patch (a noise value may equal the clean one, never the reverse)
+      changed[i]!.forEach((c, p) => expect(c <= mask[p]!).toBe(true));
+      expect(changed[i]!.reduce((a, b) => a + b, 0)).toBeGreaterThan(56);
+    });
+  });
+});
+
 describe('overlays and embedding maps', () => {
   it('bilinear upsampling keeps constants and interpolates between cell centres', () => {
     expect(Array.from(upsampleBilinear(Float32Array.from([3, 3, 3, 3]), 2, 4))).toEqual(
@@ -203,6 +254,47 @@ describe('overlays and embedding maps', () => {
         [4, 7],
       ),
     ).toEqual([4, 7]);
+  });
+
+  it('embedding-map and pr explainers return their charts and arrays for two models', async () => {
+    const rng = new Rng(9);
+    const r = weights.config.vision.imageResolution;
+    const clean = randomTensor([6, 3, r, r], rng);
+    const trigger = badnetTrigger.create({
+      params: { patchSize: 112, location: 'corner' },
+      seed: 1,
+      resolution: r,
+    });
+    const keys = clean.shape.slice(0, 1).flatMap((n) => Array.from({ length: n }, (_, i) => `k${i}`));
+    const triggered = { data: Float32Array.from(clean.data), shape: clean.shape };
+    trigger.apply(
+      triggered.data,
+      keys.map((key) => ({ key })),
+    );
+    const context = {
+      model,
+      others: [{ ...model, label: 'second' }],
+      classNames: model.head.classNames,
+      images: { clean, triggered, keys, labels: [0, 1, 2, 3, 4, 0] },
+      trigger,
+      target: 1,
+      seed: 3,
+    };
+    const map = await embeddingMapExplainer.run(context, { neighbors: 4, minDist: 0.1 });
+    expect(map.artifacts.map((a) => a.name)).toEqual([
+      'embedding-map-fixture.svg',
+      'embedding-map-second.svg',
+    ]);
+    expect(map.arrays[0]!.tensor.shape).toEqual([12, 2]);
+    // the same model twice: the same share of triggered images nearest the target
+    expect(map.summary.near_target_fixture).toBe(map.summary.near_target_second);
+    const pr = await prExplainer.run(context, {});
+    expect(pr.arrays.map((a) => a.tensor.shape)).toEqual([
+      [5, 3],
+      [5, 3],
+    ]);
+    expect(Array.from(pr.arrays[0]!.tensor.data)).toEqual(Array.from(pr.arrays[1]!.tensor.data));
+    expect(new TextDecoder().decode(pr.artifacts[0]!.bytes)).toContain('stroke-dasharray'); // second model dashed
   });
 
   it('the registry lists every explainer with documented parameters', () => {

@@ -25,6 +25,12 @@ import { defaults } from '../../engine/methods/params.js';
 import type { HostTensor } from '../../engine/tensor/host-tensor.js';
 import { Rng } from '../../engine/util/rng.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDeepPrompts } from '../../engine/explain/deep-prompts.js';
+import { savePromptFile } from '../../engine/prompts/prompt-file.js';
+import { VetbenchError } from '../../engine/errors.js';
 
 describe('perturbations', () => {
   it('Gaussian kernel 3, sigma 5 equals the hand-computed weights', () => {
@@ -181,5 +187,54 @@ describe('perturbation resistivity on a tiny CLIP', () => {
       expect(trigger!.pr[d]).toBeLessThan(noise!.pr[d]!);
     }
     expect(trigger!.id).toBe('trigger:badnet');
+  });
+
+  it('with deep prompts from a prompt file: blocks before the depth are unchanged, later ones differ', async () => {
+    const weights = encoder.weights;
+    const width = weights.config.vision.width;
+    const rng = new Rng(12);
+    const dir = mkdtempSync(join(tmpdir(), 'vb-pr-'));
+    const base = {
+      modelFingerprint: weights.source.fingerprint,
+      classNames: ['a', 'b'],
+      templates: ['a photo of a {}.'],
+      method: { id: 'rvpt', params: { alpha: 2 }, seed: 1 },
+      metrics: {},
+    };
+    const path = join(dir, 'rvpt.prompts.safetensors');
+    await savePromptFile(path, {
+      ...base,
+      kind: 'visual-deep',
+      depth: 2,
+      tensors: {
+        prompts: { data: Float32Array.from({ length: 4 * width }, () => rng.normal()), shape: [1, 4, width] },
+      },
+    });
+    const prompts = await loadDeepPrompts(path, weights);
+    expect(prompts.depth).toBe(2);
+    const r = 32;
+    const pixels = {
+      data: Float32Array.from({ length: 2 * 3 * r * r }, () => rng.uniform()),
+      shape: [2, 3, r, r],
+    };
+    const plain = await perturbationResistivity(encoder, batchOf(pixels), [horizontalFlip]);
+    const prompted = await perturbationResistivity(encoder, batchOf(pixels), [horizontalFlip], { prompts });
+    expect(prompted.rows[0]!.pr[0]).toBeCloseTo(plain.rows[0]!.pr[0]!, 6);
+    expect(prompted.rows[0]!.pr[1]).toBeCloseTo(plain.rows[0]!.pr[1]!, 6);
+    expect(Math.abs(prompted.rows[0]!.pr[2]! - plain.rows[0]!.pr[2]!)).toBeGreaterThan(1e-4);
+    // text-side prompt files do not change the image tower: refused with a reason
+    const text = join(dir, 'coop.prompts.safetensors');
+    await savePromptFile(text, {
+      ...base,
+      kind: 'text-context',
+      tensors: {
+        context: {
+          data: new Float32Array(4 * weights.config.text.width),
+          shape: [4, weights.config.text.width],
+        },
+      },
+    });
+    await expect(loadDeepPrompts(text, weights)).rejects.toThrow(/deep visual prompts/);
+    await expect(loadDeepPrompts(text, weights)).rejects.toBeInstanceOf(VetbenchError);
   });
 });
