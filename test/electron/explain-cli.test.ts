@@ -56,7 +56,7 @@ describe('vetbench explain', () => {
     const maps = parseNpy(readFileSync(join(out, 'gradcam_triggered.npy')));
     expect(maps.shape).toEqual([3, 4, 4]);
     const classes = parseNpy(readFileSync(join(out, 'gradcam_triggered_class.npy')));
-    expect(Array.from(classes.values)).toEqual([1, 1, 1]); // banana is class 1 of the demo
+    expect(Array.from(classes.values as Float32Array)).toEqual([1, 1, 1]); // banana is class 1 of the demo
     expect(existsSync(join(out, 'summary.json'))).toBe(true);
   });
 
