@@ -127,8 +127,8 @@ describe('RVPT end to end on a very small backdoored CLIP', () => {
     );
     expect(straight.trainImages).toBe(64);
     for (const e of straight.epochMetrics) {
-      expect(e.loss).toBeCloseTo(e.ce + 1 * e.fr, 5); // alpha = 1
-      expect(Math.abs(e.fr)).toBeLessThanOrEqual(1);
+      expect(e.loss).toBeCloseTo(e.ce! + 1 * e.fr!, 5); // alpha = 1
+      expect(Math.abs(e.fr!)).toBeLessThanOrEqual(1);
     }
 
     const encoder = await createEncoder(weights);
