@@ -124,6 +124,24 @@ CREATE TABLE reports (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'final-metrics',
+    // The last point of every series, kept up to date on insert: run lists and comparisons read it
+    // directly instead of scanning metric_points (see bench/results/store.md).
+    sql: `
+CREATE TABLE run_final_metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  series TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (run_id, series)
+) WITHOUT ROWID;
+INSERT INTO run_final_metrics (run_id, series, step, value)
+  SELECT m.run_id, m.series, m.step, m.value FROM metric_points m
+  WHERE m.step = (SELECT MAX(step) FROM metric_points WHERE run_id = m.run_id AND series = m.series);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -141,6 +141,7 @@ export class ProjectStore {
   readonly path: string;
   readonly artifactsDir: string;
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
@@ -180,8 +181,9 @@ export class ProjectStore {
       // Reading the header first turns a non-SQLite file into SQLITE_NOTADB here, not mid-job.
       db.pragma('schema_version');
       db.pragma('journal_mode = WAL');
-      // FULL: a finished run survives power loss too; metric writes are batched so this costs little.
-      db.pragma('synchronous = FULL');
+      // NORMAL in WAL: every commit survives a crash of the process (kill -9); power loss may drop the last
+      // metric batches. Status changes (`durable`) are committed with FULL so a finished run survives that too.
+      db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       const store = new ProjectStore(path, db);
       store.migrate();
@@ -190,6 +192,13 @@ export class ProjectStore {
       db?.close();
       throw storeError(e, path);
     }
+  }
+
+  /** A prepared statement, compiled once per connection. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
   }
 
   close(): void {
@@ -209,13 +218,24 @@ export class ProjectStore {
     return this.guard(() => this.db.transaction(fn)());
   }
 
+  /** Runs a write that must survive power loss (run created, started, finished): fsynced at commit. */
+  private durable<T>(fn: () => T): T {
+    return this.guard(() => {
+      this.db.pragma('synchronous = FULL');
+      try {
+        return fn();
+      } finally {
+        this.db.pragma('synchronous = NORMAL');
+      }
+    });
+  }
+
   private migrate(): void {
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
     );
     const current =
-      (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ??
-      0;
+      (this.stmt('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
     if (current > LATEST_SCHEMA_VERSION)
       throw new VetbenchError(
         'project-newer',
@@ -226,11 +246,13 @@ export class ProjectStore {
       if (m.version <= current) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
-        this.db
-          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(m.version, m.name, Date.now());
+        this.stmt('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          Date.now(),
+        );
         if (m.version === 1) {
-          const meta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+          const meta = this.stmt('INSERT INTO meta (key, value) VALUES (?, ?)');
           meta.run('created_at', String(Date.now()));
           meta.run('name', basename(this.path, extname(this.path)));
         }
@@ -240,18 +262,19 @@ export class ProjectStore {
 
   schemaVersion(): number {
     return this.guard(
-      () => (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v,
+      () => (this.stmt('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v,
     );
   }
 
   info(): ProjectInfo {
     return this.guard(() => {
       const meta = Object.fromEntries(
-        (this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map(
-          (r) => [r.key, r.value],
-        ),
+        (this.stmt('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [
+          r.key,
+          r.value,
+        ]),
       );
-      const count = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
+      const count = (sql: string): number => (this.stmt(sql).get() as { n: number }).n;
       return {
         path: this.path,
         name: meta.name ?? basename(this.path),
@@ -274,21 +297,19 @@ export class ProjectStore {
   insertModel(m: NewModel): ModelSummary {
     return this.guard(() => {
       const id = Number(
-        this.db
-          .prepare(
-            `INSERT INTO models (name, path, fingerprint, file_bytes, architecture, warnings, source_run_id, imported_at)
+        this.stmt(
+          `INSERT INTO models (name, path, fingerprint, file_bytes, architecture, warnings, source_run_id, imported_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            m.name,
-            m.path,
-            m.fingerprint,
-            m.fileBytes,
-            JSON.stringify(m.architecture),
-            JSON.stringify(m.warnings),
-            m.sourceRunId ?? null,
-            Date.now(),
-          ).lastInsertRowid,
+        ).run(
+          m.name,
+          m.path,
+          m.fingerprint,
+          m.fileBytes,
+          JSON.stringify(m.architecture),
+          JSON.stringify(m.warnings),
+          m.sourceRunId ?? null,
+          Date.now(),
+        ).lastInsertRowid,
       );
       return this.getModel(id);
     });
@@ -297,9 +318,10 @@ export class ProjectStore {
   /** An already imported model with the same file content and path, to avoid duplicate rows. */
   findModel(path: string, fingerprint: string): ModelSummary | null {
     return this.guard(() => {
-      const row = this.db
-        .prepare('SELECT id FROM models WHERE path = ? AND fingerprint = ?')
-        .get(path, fingerprint) as { id: number } | undefined;
+      const row = this.stmt('SELECT id FROM models WHERE path = ? AND fingerprint = ?').get(
+        path,
+        fingerprint,
+      ) as { id: number } | undefined;
       return row ? this.getModel(row.id) : null;
     });
   }
@@ -320,8 +342,7 @@ export class ProjectStore {
 
   getModel(id: number): ModelSummary {
     return this.guard(() => {
-      const r = this.db.prepare('SELECT * FROM models WHERE id = ?').get(id) as
-        Record<string, unknown> | undefined;
+      const r = this.stmt('SELECT * FROM models WHERE id = ?').get(id) as Record<string, unknown> | undefined;
       if (!r) throw notFound('model', id);
       return this.modelFromRow(r);
     });
@@ -329,7 +350,7 @@ export class ProjectStore {
 
   listModels(): ModelSummary[] {
     return this.guard(() =>
-      (this.db.prepare('SELECT * FROM models ORDER BY id').all() as Record<string, unknown>[]).map((r) =>
+      (this.stmt('SELECT * FROM models ORDER BY id').all() as Record<string, unknown>[]).map((r) =>
         this.modelFromRow(r),
       ),
     );
@@ -340,11 +361,9 @@ export class ProjectStore {
   insertDataset(d: NewDataset): DatasetSummary {
     return this.guard(() => {
       const id = Number(
-        this.db
-          .prepare(
-            'INSERT INTO datasets (name, root, fingerprint, summary, imported_at) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(d.name, d.root, d.fingerprint, JSON.stringify(d), Date.now()).lastInsertRowid,
+        this.stmt(
+          'INSERT INTO datasets (name, root, fingerprint, summary, imported_at) VALUES (?, ?, ?, ?, ?)',
+        ).run(d.name, d.root, d.fingerprint, JSON.stringify(d), Date.now()).lastInsertRowid,
       );
       return this.getDataset(id);
     });
@@ -352,9 +371,10 @@ export class ProjectStore {
 
   findDataset(root: string, fingerprint: string): DatasetSummary | null {
     return this.guard(() => {
-      const row = this.db
-        .prepare('SELECT id FROM datasets WHERE root = ? AND fingerprint = ?')
-        .get(root, fingerprint) as { id: number } | undefined;
+      const row = this.stmt('SELECT id FROM datasets WHERE root = ? AND fingerprint = ?').get(
+        root,
+        fingerprint,
+      ) as { id: number } | undefined;
       return row ? this.getDataset(row.id) : null;
     });
   }
@@ -366,7 +386,7 @@ export class ProjectStore {
 
   getDataset(id: number): DatasetSummary {
     return this.guard(() => {
-      const r = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as
+      const r = this.stmt('SELECT * FROM datasets WHERE id = ?').get(id) as
         Record<string, unknown> | undefined;
       if (!r) throw notFound('dataset', id);
       return this.datasetFromRow(r);
@@ -375,7 +395,7 @@ export class ProjectStore {
 
   listDatasets(): DatasetSummary[] {
     return this.guard(() =>
-      (this.db.prepare('SELECT * FROM datasets ORDER BY id').all() as Record<string, unknown>[]).map((r) =>
+      (this.stmt('SELECT * FROM datasets ORDER BY id').all() as Record<string, unknown>[]).map((r) =>
         this.datasetFromRow(r),
       ),
     );
@@ -385,33 +405,31 @@ export class ProjectStore {
 
   /** A new run in status queued, owned by `hostPid` (the process that will start its worker). */
   createRun(run: NewRun, hostPid: number | null = process.pid): number {
-    return this.guard(() =>
+    return this.durable(() =>
       Number(
-        this.db
-          .prepare(
-            `INSERT INTO runs (label, kind, method, model_id, dataset_id, target, trigger, prompts_artifact_id, seed, params, status, created_at, host_pid)
+        this.stmt(
+          `INSERT INTO runs (label, kind, method, model_id, dataset_id, target, trigger, prompts_artifact_id, seed, params, status, created_at, host_pid)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-          )
-          .run(
-            run.label,
-            run.kind,
-            run.method,
-            run.modelId,
-            run.datasetId,
-            run.target,
-            run.trigger ? JSON.stringify(run.trigger) : null,
-            run.promptsArtifactId,
-            run.seed,
-            JSON.stringify(run.params),
-            Date.now(),
-            hostPid,
-          ).lastInsertRowid,
+        ).run(
+          run.label,
+          run.kind,
+          run.method,
+          run.modelId,
+          run.datasetId,
+          run.target,
+          run.trigger ? JSON.stringify(run.trigger) : null,
+          run.promptsArtifactId,
+          run.seed,
+          JSON.stringify(run.params),
+          Date.now(),
+          hostPid,
+        ).lastInsertRowid,
       ),
     );
   }
 
   private runRow(id: number): RunRow {
-    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const r = this.stmt('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     if (!r) throw notFound('run', id);
     return r;
   }
@@ -518,12 +536,12 @@ export class ProjectStore {
         args.push(filter.datasetId);
       }
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = (
-        this.db.prepare(`SELECT COUNT(*) AS n FROM runs ${clause}`).get(...args) as { n: number }
-      ).n;
-      const rows = this.db
-        .prepare(`SELECT * FROM runs ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
-        .all(...args, filter.limit, filter.offset) as RunRow[];
+      const total = (this.stmt(`SELECT COUNT(*) AS n FROM runs ${clause}`).get(...args) as { n: number }).n;
+      const rows = this.stmt(`SELECT * FROM runs ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`).all(
+        ...args,
+        filter.limit,
+        filter.offset,
+      ) as RunRow[];
       const finals = this.finalMetrics(rows.map((r) => r.id));
       return { runs: rows.map((r) => this.summaryFromRow(r, finals.get(r.id) ?? {})), total };
     });
@@ -536,44 +554,42 @@ export class ProjectStore {
     versions: Record<string, string>,
     executor: string | null,
   ): void {
-    this.guard(() =>
-      this.db
-        .prepare(
-          `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), attempts = attempts + 1,
+    this.durable(() =>
+      this.stmt(
+        `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), attempts = attempts + 1,
              host_pid = ?, worker_pid = ?, versions = ?, executor = ?, error = NULL, finished_at = NULL
            WHERE id = ?`,
-        )
-        .run(Date.now(), who.hostPid, who.workerPid, JSON.stringify(versions), executor, id),
+      ).run(Date.now(), who.hostPid, who.workerPid, JSON.stringify(versions), executor, id),
     );
   }
 
   setVersions(id: number, versions: Record<string, string>, executor: string | null): void {
     this.guard(() =>
-      this.db
-        .prepare('UPDATE runs SET versions = ?, executor = ? WHERE id = ?')
-        .run(JSON.stringify(versions), executor, id),
+      this.stmt('UPDATE runs SET versions = ?, executor = ? WHERE id = ?').run(
+        JSON.stringify(versions),
+        executor,
+        id,
+      ),
     );
   }
 
   setWorkerPid(id: number, workerPid: number | null): void {
-    this.guard(() => this.db.prepare('UPDATE runs SET worker_pid = ? WHERE id = ?').run(workerPid, id));
+    this.guard(() => this.stmt('UPDATE runs SET worker_pid = ? WHERE id = ?').run(workerPid, id));
   }
 
   /** Back to queued (resume) under this host; keeps metrics, checkpoints and artifacts. */
   requeue(id: number, hostPid: number = process.pid): void {
-    this.guard(() =>
-      this.db
-        .prepare(
-          `UPDATE runs SET status = 'queued', host_pid = ?, worker_pid = NULL, cancel_requested = 0, error = NULL,
+    this.durable(() =>
+      this.stmt(
+        `UPDATE runs SET status = 'queued', host_pid = ?, worker_pid = NULL, cancel_requested = 0, error = NULL,
              finished_at = NULL WHERE id = ?`,
-        )
-        .run(hostPid, id),
+      ).run(hostPid, id),
     );
   }
 
   setProgress(id: number, progress: RunProgress): void {
     this.guard(() =>
-      this.db.prepare('UPDATE runs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), id),
+      this.stmt('UPDATE runs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), id),
     );
   }
 
@@ -583,37 +599,33 @@ export class ProjectStore {
     status: Exclude<RunStatus, 'queued' | 'running'>,
     outcome: { attemptMs: number; error?: ApiError | null; result?: Record<string, unknown> | null },
   ): void {
-    this.guard(() =>
-      this.db
-        .prepare(
-          `UPDATE runs SET status = ?, finished_at = ?, run_ms = run_ms + ?, worker_pid = NULL,
+    this.durable(() =>
+      this.stmt(
+        `UPDATE runs SET status = ?, finished_at = ?, run_ms = run_ms + ?, worker_pid = NULL,
              error = ?, result = COALESCE(?, result) WHERE id = ?`,
-        )
-        .run(
-          status,
-          Date.now(),
-          outcome.attemptMs,
-          outcome.error ? JSON.stringify(outcome.error) : null,
-          outcome.result ? JSON.stringify(outcome.result) : null,
-          id,
-        ),
+      ).run(
+        status,
+        Date.now(),
+        outcome.attemptMs,
+        outcome.error ? JSON.stringify(outcome.error) : null,
+        outcome.result ? JSON.stringify(outcome.result) : null,
+        id,
+      ),
     );
   }
 
   /** Asks whoever runs it to stop (works across processes: the host polls this flag). */
   requestCancel(id: number): void {
-    this.guard(() => this.db.prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(id));
+    this.guard(() => this.stmt('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(id));
   }
 
   cancelRequested(ids: readonly number[]): number[] {
     if (ids.length === 0) return [];
     return this.guard(() =>
       (
-        this.db
-          .prepare(
-            `SELECT id FROM runs WHERE cancel_requested = 1 AND id IN (${ids.map(() => '?').join(',')})`,
-          )
-          .all(...ids) as { id: number }[]
+        this.stmt(
+          'SELECT id FROM runs WHERE cancel_requested = 1 AND id IN (SELECT value FROM json_each(?))',
+        ).all(JSON.stringify(ids)) as { id: number }[]
       ).map((r) => r.id),
     );
   }
@@ -624,15 +636,15 @@ export class ProjectStore {
    */
   markOrphansInterrupted(isAlive: (pid: number) => boolean): number[] {
     return this.transaction(() => {
-      const rows = this.db
-        .prepare("SELECT id, status, host_pid, worker_pid FROM runs WHERE status IN ('queued', 'running')")
-        .all() as Pick<RunRow, 'id' | 'status' | 'host_pid' | 'worker_pid'>[];
+      const rows = this.stmt(
+        "SELECT id, status, host_pid, worker_pid FROM runs WHERE status IN ('queued', 'running')",
+      ).all() as Pick<RunRow, 'id' | 'status' | 'host_pid' | 'worker_pid'>[];
       const orphans = rows.filter((r) => {
         const hostGone = r.host_pid === null || !isAlive(r.host_pid);
         const workerGone = r.status === 'running' && (r.worker_pid === null || !isAlive(r.worker_pid));
         return hostGone || workerGone;
       });
-      const mark = this.db.prepare(
+      const mark = this.stmt(
         "UPDATE runs SET status = 'interrupted', worker_pid = NULL, finished_at = ? WHERE id = ?",
       );
       for (const r of orphans) mark.run(Date.now(), r.id);
@@ -646,19 +658,27 @@ export class ProjectStore {
   recordMetrics(points: readonly MetricPoint[]): void {
     if (points.length === 0) return;
     this.transaction(() => {
-      const upsert = this.db.prepare(
+      const upsert = this.stmt(
         `INSERT INTO metric_points (run_id, series, step, value) VALUES (?, ?, ?, ?)
          ON CONFLICT (run_id, series, step) DO UPDATE SET value = excluded.value`,
       );
-      for (const p of points) upsert.run(p.runId, p.series, p.step, p.value);
+      const last = this.stmt(
+        `INSERT INTO run_final_metrics (run_id, series, step, value) VALUES (?, ?, ?, ?)
+         ON CONFLICT (run_id, series) DO UPDATE SET step = excluded.step, value = excluded.value
+         WHERE excluded.step >= run_final_metrics.step`,
+      );
+      for (const p of points) {
+        upsert.run(p.runId, p.series, p.step, p.value);
+        last.run(p.runId, p.series, p.step, p.value);
+      }
     });
   }
 
   series(runId: number): MetricSeries[] {
     return this.guard(() => {
-      const rows = this.db
-        .prepare('SELECT series, step, value FROM metric_points WHERE run_id = ? ORDER BY series, step')
-        .all(runId) as { series: string; step: number; value: number }[];
+      const rows = this.stmt(
+        'SELECT series, step, value FROM metric_points WHERE run_id = ? ORDER BY series, step',
+      ).all(runId) as { series: string; step: number; value: number }[];
       const out = new Map<string, { step: number; value: number }[]>();
       for (const r of rows) {
         let points = out.get(r.series);
@@ -674,13 +694,9 @@ export class ProjectStore {
     const out = new Map<number, Record<string, number>>();
     if (runIds.length === 0) return out;
     return this.guard(() => {
-      const query = this.db.prepare(
-        `SELECT m.run_id AS run_id, m.series AS series, m.value AS value
-         FROM (SELECT run_id, series, MAX(step) AS step FROM metric_points
-               WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, series) last
-         JOIN metric_points m ON m.run_id = last.run_id AND m.series = last.series AND m.step = last.step`,
-      );
-      const rows = query.all(JSON.stringify(runIds)) as { run_id: number; series: string; value: number }[];
+      const rows = this.stmt(
+        'SELECT run_id, series, value FROM run_final_metrics WHERE run_id IN (SELECT value FROM json_each(?))',
+      ).all(JSON.stringify(runIds)) as { run_id: number; series: string; value: number }[];
       for (const r of rows) {
         let record = out.get(r.run_id);
         if (!record) out.set(r.run_id, (record = {}));
@@ -693,7 +709,7 @@ export class ProjectStore {
   addLogLines(runId: number, lines: readonly RunLogLine[]): void {
     if (lines.length === 0) return;
     this.transaction(() => {
-      const insert = this.db.prepare('INSERT INTO run_logs (run_id, at, level, line) VALUES (?, ?, ?, ?)');
+      const insert = this.stmt('INSERT INTO run_logs (run_id, at, level, line) VALUES (?, ?, ?, ?)');
       for (const l of lines) insert.run(runId, l.at, l.level, l.line);
     });
   }
@@ -701,29 +717,28 @@ export class ProjectStore {
   logTail(runId: number, count = 200): RunLogLine[] {
     return this.guard(() =>
       (
-        this.db
-          .prepare('SELECT at, level, line FROM run_logs WHERE run_id = ? ORDER BY id DESC LIMIT ?')
-          .all(runId, count) as RunLogLine[]
+        this.stmt('SELECT at, level, line FROM run_logs WHERE run_id = ? ORDER BY id DESC LIMIT ?').all(
+          runId,
+          count,
+        ) as RunLogLine[]
       ).reverse(),
     );
   }
 
   addCheckpoint(runId: number, step: number, dir: string): void {
     this.guard(() =>
-      this.db
-        .prepare(
-          'INSERT INTO checkpoints (run_id, step, dir, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, step) DO NOTHING',
-        )
-        .run(runId, step, dir, Date.now()),
+      this.stmt(
+        'INSERT INTO checkpoints (run_id, step, dir, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, step) DO NOTHING',
+      ).run(runId, step, dir, Date.now()),
     );
   }
 
   lastCheckpoint(runId: number): { step: number; dir: string } | null {
     return this.guard(
       () =>
-        (this.db
-          .prepare('SELECT step, dir FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1')
-          .get(runId) as { step: number; dir: string } | undefined) ?? null,
+        (this.stmt('SELECT step, dir FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1').get(
+          runId,
+        ) as { step: number; dir: string } | undefined) ?? null,
     );
   }
 
@@ -762,24 +777,22 @@ export class ProjectStore {
           `${full} has ${size} bytes, the job reported ${a.bytes}`,
           'The file changed while it was recorded; run the job again.',
         );
-      const row = this.db
-        .prepare(
-          `INSERT INTO artifacts (run_id, kind, name, rel_path, media_type, bytes, sha256, created_at)
+      const row = this.stmt(
+        `INSERT INTO artifacts (run_id, kind, name, rel_path, media_type, bytes, sha256, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (rel_path) DO UPDATE SET bytes = excluded.bytes, sha256 = excluded.sha256,
              kind = excluded.kind, media_type = excluded.media_type, created_at = excluded.created_at
            RETURNING *`,
-        )
-        .get(
-          a.runId,
-          a.kind,
-          basename(a.relPath),
-          a.relPath,
-          a.mediaType,
-          a.bytes,
-          a.sha256,
-          Date.now(),
-        ) as ArtifactRow;
+      ).get(
+        a.runId,
+        a.kind,
+        basename(a.relPath),
+        a.relPath,
+        a.mediaType,
+        a.bytes,
+        a.sha256,
+        Date.now(),
+      ) as ArtifactRow;
       return this.artifactFromRow(row);
     });
   }
@@ -817,7 +830,7 @@ export class ProjectStore {
 
   getArtifact(id: number): ArtifactInfo & { path: string } {
     return this.guard(() => {
-      const r = this.db.prepare('SELECT * FROM artifacts WHERE id = ?').get(id) as ArtifactRow | undefined;
+      const r = this.stmt('SELECT * FROM artifacts WHERE id = ?').get(id) as ArtifactRow | undefined;
       if (!r) throw notFound('artifact', id);
       return { ...this.artifactFromRow(r), path: this.resolveArtifactPath(r.rel_path) };
     });
@@ -825,9 +838,9 @@ export class ProjectStore {
 
   listArtifacts(runId: number): ArtifactInfo[] {
     return this.guard(() =>
-      (
-        this.db.prepare('SELECT * FROM artifacts WHERE run_id = ? ORDER BY id').all(runId) as ArtifactRow[]
-      ).map((r) => this.artifactFromRow(r)),
+      (this.stmt('SELECT * FROM artifacts WHERE run_id = ? ORDER BY id').all(runId) as ArtifactRow[]).map(
+        (r) => this.artifactFromRow(r),
+      ),
     );
   }
 
@@ -836,9 +849,11 @@ export class ProjectStore {
   saveComparison(name: string, runIds: readonly number[]): number {
     return this.guard(() =>
       Number(
-        this.db
-          .prepare('INSERT INTO comparisons (name, run_ids, created_at) VALUES (?, ?, ?)')
-          .run(name, JSON.stringify(runIds), Date.now()).lastInsertRowid,
+        this.stmt('INSERT INTO comparisons (name, run_ids, created_at) VALUES (?, ?, ?)').run(
+          name,
+          JSON.stringify(runIds),
+          Date.now(),
+        ).lastInsertRowid,
       ),
     );
   }
@@ -846,7 +861,7 @@ export class ProjectStore {
   listComparisons(): { id: number; name: string; runIds: number[]; createdAt: number }[] {
     return this.guard(() =>
       (
-        this.db.prepare('SELECT id, name, run_ids, created_at FROM comparisons ORDER BY id').all() as {
+        this.stmt('SELECT id, name, run_ids, created_at FROM comparisons ORDER BY id').all() as {
           id: number;
           name: string;
           run_ids: string;
@@ -864,9 +879,12 @@ export class ProjectStore {
   addReport(title: string, artifactId: number | null, runIds: readonly number[]): number {
     return this.guard(() =>
       Number(
-        this.db
-          .prepare('INSERT INTO reports (title, artifact_id, run_ids, created_at) VALUES (?, ?, ?, ?)')
-          .run(title, artifactId, JSON.stringify(runIds), Date.now()).lastInsertRowid,
+        this.stmt('INSERT INTO reports (title, artifact_id, run_ids, created_at) VALUES (?, ?, ?, ?)').run(
+          title,
+          artifactId,
+          JSON.stringify(runIds),
+          Date.now(),
+        ).lastInsertRowid,
       ),
     );
   }

@@ -7,14 +7,12 @@ import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import { evaluateBackdoor } from '../../../engine/eval/backdoor-eval.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
-import { findTriggerFamily, TRIGGER_FAMILIES } from '../../../engine/methods/registry.js';
 import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
 import { loadPromptFile } from '../../../engine/prompts/prompt-file.js';
-import { loadTrigger } from '../../../engine/triggers/trigger-file.js';
-import type { Trigger } from '../../../engine/triggers/trigger.js';
 import { classIndex } from '../../cli/cli-args.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
+import { triggerOfJob } from './load-trigger.js';
 
 const EVAL_PARAMS: ParamSpecs = {
   split: { kind: 'enum', default: 'test', options: ['train', 'val', 'test'], help: 'split to evaluate' },
@@ -61,17 +59,7 @@ export const evalJob: JobKind = {
     const dataset = await importDataset(spec.datasetSource);
     const target = spec.target === null ? undefined : classIndex(dataset, spec.target);
     const resolution = weights.config.vision.imageResolution;
-    let trigger: Trigger | null = null;
-    if (spec.trigger?.source === 'file')
-      trigger = await loadTrigger(spec.trigger.path, TRIGGER_FAMILIES, { resolution });
-    else if (spec.trigger?.source === 'family') {
-      const family = findTriggerFamily(spec.trigger.family);
-      trigger = family.create({
-        params: resolveParams(family.id, family.params, spec.trigger.params),
-        seed: spec.seed,
-        resolution,
-      });
-    }
+    const trigger = await triggerOfJob(spec, resolution);
     const prompts = spec.promptsPath
       ? await loadPromptFile(spec.promptsPath, {
           modelFingerprint: weights.source.fingerprint,

@@ -2,10 +2,11 @@ import type { MethodInfo, RunKind } from '../../api/contract.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import type { JobKind } from '../job-kind.js';
 import { attackJob } from './attack-job.js';
+import { defenseJob } from './defense-job.js';
 import { evalJob } from './eval-job.js';
 
 /** Every kind of job the host can run. A new kind (defense, scan, explain) is one file and one line here. */
-export const JOB_KINDS: readonly JobKind[] = [attackJob, evalJob];
+export const JOB_KINDS: readonly JobKind[] = [attackJob, evalJob, defenseJob];
 
 export function findJobKind(kind: RunKind): JobKind {
   const found = JOB_KINDS.find((k) => k.kind === kind);
