@@ -6,22 +6,18 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startServe, type ServeProcess } from './serve-process.js';
+import { ELECTRON_TARGET, SERVE_TARGET, type AppTarget, type OpenedApp } from './app-targets.js';
+import { REPO_ROOT } from './serve-process.js';
 
-const CHROMIUM = process.env.VETBENCH_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 const FIXTURE_MODEL = join(REPO_ROOT, '..', 'shared', 'fixtures', 'clip-tiny-a', 'model.safetensors');
 const DEMO_DATASET = join(REPO_ROOT, 'datasets', 'demo');
 
-function missing(): string | null {
-  if (!existsSync(CHROMIUM))
-    return `Chromium is not at ${CHROMIUM} (apt-get install chromium, or set VETBENCH_CHROMIUM)`;
-  if (!existsSync(join(REPO_ROOT, 'dist', 'renderer', 'index.html')))
-    return 'the renderer is not built (npm run build)';
-  if (!existsSync(join(REPO_ROOT, 'dist', 'electron', 'api', 'http-server.js')))
-    return 'serve mode is not built (npm run build)';
+function unavailable(target: AppTarget): string | null {
+  const reason = target.unavailable();
+  if (reason) return reason;
   if (!existsSync(FIXTURE_MODEL)) return `the fixture model ${FIXTURE_MODEL} is missing`;
   if (!existsSync(join(DEMO_DATASET, 'train')))
     return 'the demo dataset is not generated (npx vetbench eval --model demo --dataset demo)';
@@ -46,261 +42,291 @@ function smallDataset(into: string, perClassTrain: number, perClassTest: number)
   return root;
 }
 
-const reason = missing();
-if (reason) console.log(`[e2e] skipped: ${reason}`);
+const TARGETS = [SERVE_TARGET, ELECTRON_TARGET].map((target) => ({ target, reason: unavailable(target) }));
+for (const { target, reason } of TARGETS) if (reason) console.log(`[e2e] ${target.name}: skipped: ${reason}`);
 
-describe.skipIf(reason !== null)('the app in Chromium against vetbench serve', () => {
-  let work: string;
-  let serve: ServeProcess;
-  let browser: Browser;
-  let page: Page;
-  const consoleErrors: string[] = [];
+for (const { target, reason } of TARGETS)
+  describe.skipIf(reason !== null)(`the app in ${target.name}`, () => {
+    let work: string;
+    let opened: OpenedApp | undefined;
+    let page: Page;
+    const consoleErrors: string[] = [];
 
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  }
-
-  async function go(link: string): Promise<void> {
-    await page
-      .getByRole('navigation', { name: 'Main' })
-      .getByRole('link', { name: link, exact: true })
-      .click();
-  }
-
-  async function statusOfRun(): Promise<string | null> {
-    return page.locator('header [data-status]').first().getAttribute('data-status');
-  }
-
-  beforeAll(async () => {
-    mkdirSync(join(REPO_ROOT, '.vetbench-tmp'), { recursive: true });
-    work = mkdtempSync(join(REPO_ROOT, '.vetbench-tmp', 'e2e-'));
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    serve = await startServe(join(work, 'e2e.vbproj'));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
-    page.on('console', (m) => {
-      // A refused call (the bad path above) is logged by Chromium as a failed resource; that is expected.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-        consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
-
-  it('opens the demo project', async () => {
-    await page.goto(serve.url);
-    await expect.poll(() => page.getByRole('heading', { name: 'Project', level: 1 }).isVisible()).toBe(true);
-    // The token left the address bar (it stays in the session for reloads).
-    expect(page.url()).not.toContain('token=');
-    await expect.poll(() => page.locator('[data-count="models"]').textContent()).toBe('0');
-    await shot('01-project-empty');
-    await page.getByRole('button', { name: 'Open the demo project' }).click();
-    await page.getByText('Demo model and dataset are in this project.').waitFor({ timeout: 120_000 });
-    await expect.poll(() => page.locator('[data-count="models"]').textContent()).toBe('1');
-    await shot('02-project-demo');
-  });
-
-  it('imports a model and a dataset by path and shows what they are', async () => {
-    const modelPath = join(work, 'clip-tiny-a.safetensors');
-    copyFileSync(FIXTURE_MODEL, modelPath);
-    await go('Models');
-    await page.locator('#model-import-path').fill(modelPath);
-    await page.getByRole('button', { name: 'Import', exact: true }).click();
-    const model = page.locator('.model.highlighted');
-    await model.waitFor({ timeout: 60_000 });
-    expect(await model.locator('.fingerprint').textContent()).toMatch(/^[0-9a-f]{64}$/);
-    expect(await page.locator('article.model').count()).toBe(2);
-    await shot('03-models');
-
-    // A bad path gets the API's message and hint.
-    await page.locator('#model-import-path').fill(join(work, 'nothing-here.safetensors'));
-    await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await page.getByRole('alert').first().waitFor();
-    expect(await page.getByRole('alert').first().locator('code').textContent()).not.toBe('');
-    await shot('03b-models-import-error');
-
-    const datasetPath = smallDataset(work, 4, 2);
-    await go('Datasets');
-    await page.locator('#dataset-import-path').fill(datasetPath);
-    await page.getByRole('button', { name: 'Import', exact: true }).click();
-    const dataset = page.locator('.dataset.highlighted');
-    await dataset.waitFor({ timeout: 60_000 });
-    expect(await dataset.locator('table.classes tbody tr').count()).toBe(12);
-    await expect.poll(() => dataset.locator('.samples img').count(), { timeout: 30_000 }).toBeGreaterThan(0);
-    // Sample images really load (the server converts them to PNG).
-    await expect
-      .poll(
-        () =>
-          dataset
-            .locator('.samples img')
-            .first()
-            .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
-        { timeout: 30_000 },
-      )
-      .toBeGreaterThan(0);
-    await shot('04-datasets');
-  });
-
-  /** Fills the wizard on the current screen and starts the run; returns its id. */
-  async function startFromWizard(
-    kind: 'attack' | 'defense',
-    label: string,
-    params: Record<string, string>,
-    target?: string,
-  ): Promise<number> {
-    await page.locator(`#${kind}-model`).selectOption({ label: await demoModelLabel(kind) });
-    await page.locator(`#${kind}-dataset`).selectOption({ label: await smallDatasetLabel(kind) });
-    if (target) await page.locator(`#${kind}-target`).selectOption(target);
-    for (const [key, value] of Object.entries(params))
-      await page.locator(`#${kind}-param-${key}`).fill(value);
-    await page.locator(`#${kind}-label`).fill(label);
-    const submit = page.locator('form button[type="submit"]');
-    await expect.poll(() => submit.isEnabled()).toBe(true);
-    await submit.click();
-    await page.waitForURL(/#\/runs\/\d+$/, { timeout: 30_000 });
-    return Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
-  }
-
-  async function demoModelLabel(kind: string): Promise<string> {
-    const labels = await page.locator(`#${kind}-model option`).allTextContents();
-    return labels.find((l) => /demo/i.test(l))!;
-  }
-  async function smallDatasetLabel(kind: string): Promise<string> {
-    const labels = await page.locator(`#${kind}-dataset option`).allTextContents();
-    return labels.find((l) => /small-demo/.test(l))!;
-  }
-
-  /** Waits for the run to finish while recording the loss chart's points; returns [while running, at the end]. */
-  async function followChart(): Promise<[number, number]> {
-    const loss = page.locator('figure.chart[data-series*="loss"]').first();
-    let whileRunning = 0;
-    await expect
-      .poll(
-        async () => {
-          const status = await statusOfRun();
-          if (status === 'running' && (await loss.count()) > 0)
-            whileRunning = Math.max(whileRunning, Number(await loss.getAttribute('data-points')));
-          return status;
-        },
-        { timeout: 150_000, interval: 250 },
-      )
-      .toMatch(/done|failed/);
-    expect(
-      await statusOfRun(),
-      await page
-        .locator('[role="alert"]')
-        .allTextContents()
-        .then((t) => t.join('\n')),
-    ).toBe('done');
-    return [whileRunning, Number(await loss.getAttribute('data-points'))];
-  }
-
-  let attackRunId = 0;
-  it('runs an attack from the generated wizard while the chart updates', async () => {
-    await go('Attack');
-    await page.locator('#attack-param-epochs').waitFor();
-    // The form is generated from the declared parameters: a value out of range is refused in place.
-    await page.locator('#attack-param-epochs').fill('0');
-    await page.getByText('At least 1.').waitFor();
-    await shot('05-attack-wizard-validation');
-    attackRunId = await startFromWizard(
-      'attack',
-      'BadNet, 2 epochs',
-      { epochs: '2', batchSize: '16', warmup: '2' },
-      'banana',
-    );
-    const [whileRunning, atEnd] = await followChart();
-    expect(whileRunning).toBeGreaterThan(0);
-    expect(atEnd).toBeGreaterThanOrEqual(whileRunning);
-    expect(Number(await page.locator('[data-metric="asr"]').textContent())).toBeGreaterThanOrEqual(0);
-    await shot('06-run-monitor-attack');
-  });
-
-  it('runs a defense from the generated wizard', async (context) => {
-    await go('Defend');
-    const methods = page.locator('fieldset.methods input[type="radio"]');
-    const none = page.getByText('No defense methods are available');
-    await expect
-      .poll(async () => (await methods.count()) + (await none.count()), { timeout: 30_000 })
-      .toBeGreaterThan(0);
-    await shot('07-defend-wizard');
-    if ((await methods.count()) === 0) {
-      console.log(
-        '[e2e] defense run skipped: the back end lists no defense methods (no defense job kind in electron/jobs/kinds)',
-      );
-      context.skip();
+    async function shot(name: string): Promise<void> {
+      await page.screenshot({
+        path: join(SCREENSHOTS, `${target.screenshotPrefix}${name}.png`),
+        fullPage: true,
+      });
     }
-    const rvpt = page.locator('fieldset.methods input[value="rvpt"]');
-    if ((await rvpt.count()) > 0) await rvpt.check();
-    const params: Record<string, string> = {};
-    for (const [key, value] of Object.entries({ epochs: '2', shots: '2', batchSize: '8' }))
-      if ((await page.locator(`#defense-param-${key}`).count()) > 0) params[key] = value;
-    await startFromWizard('defense', 'RVPT, tiny', params);
-    await followChart();
-    await shot('08-run-monitor-defense');
-  });
 
-  let resumedRunId = 0;
-  it('cancels a running attack and resumes it to the end', async () => {
-    await go('Attack');
-    await page.locator('#attack-param-epochs').waitFor();
-    resumedRunId = await startFromWizard(
-      'attack',
-      'BadNet, 3 epochs, poison 0.2',
-      { epochs: '3', batchSize: '16', warmup: '2', poisonRate: '0.2' },
-      'banana',
-    );
-    // Cancel once the first epoch's checkpoint is written, so the resume continues from it.
-    await expect
-      .poll(() => page.locator('.stats').first().textContent(), { timeout: 90_000, interval: 100 })
-      .toMatch(/checkpoint at step \d+/);
-    await page.getByRole('button', { name: 'Cancel' }).click();
-    await expect.poll(() => statusOfRun(), { timeout: 60_000 }).toBe('cancelled');
-    await shot('09-run-cancelled');
-    const resume = page.getByRole('button', { name: /^Resume from step \d+$/ });
-    await resume.waitFor();
-    await resume.click();
-    await followChart();
-    expect(await page.locator('.stats').first().textContent()).toMatch(/attempt 2/);
-    await shot('10-run-resumed');
-  });
+    async function go(link: string): Promise<void> {
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: link, exact: true })
+        .click();
+    }
 
-  it('lists runs with filters and compares two with only the differences', async () => {
-    await go('Runs');
-    await page.locator(`tr[data-run-id="${attackRunId}"]`).waitFor();
-    await page.locator('.filters select').first().selectOption('done');
-    await expect.poll(() => page.locator('tr[data-run-id]').count()).toBeGreaterThanOrEqual(2);
-    await page.locator('.filters select').nth(1).selectOption('attack');
-    await expect.poll(() => page.locator('tr[data-run-id]').count()).toBe(2);
-    await shot('11-runs-filtered');
-    await page.locator(`tr[data-run-id="${attackRunId}"] input[type="checkbox"]`).check();
-    await page.locator(`tr[data-run-id="${resumedRunId}"] input[type="checkbox"]`).check();
-    await page.getByRole('button', { name: 'Compare 2 selected' }).click();
-    await page.waitForURL(/#\/compare\//);
-    const table = page.locator('table.comparison');
-    await table.waitFor();
-    await expect.poll(() => table.locator('tr[data-row="seed"]').count()).toBe(1);
-    await page.getByLabel('Only differences').check();
-    await expect.poll(() => table.locator('tr[data-row="seed"]').count()).toBe(0);
-    const rows = table.locator('tr[data-row]');
-    expect(await rows.count()).toBeGreaterThan(0);
-    expect(await table.locator('tr[data-row]:not(.differs)').count()).toBe(0);
-    expect(await table.locator('tr[data-row="epochs"]').count()).toBe(1);
-    await shot('12-compare-only-differences');
-  });
+    async function statusOfRun(): Promise<string | null> {
+      return page.locator('header [data-status]').first().getAttribute('data-status');
+    }
 
-  it('shows the dark theme and made no console errors', async () => {
-    await page.goto(`${new URL(serve.url).origin}/#/runs/${attackRunId}`);
-    await page.locator('#run-title').waitFor();
-    await page.getByRole('button', { name: /^Theme:/ }).click(); // system -> light
-    await page.getByRole('button', { name: /^Theme:/ }).click(); // light -> dark
-    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
-    await shot('13-run-monitor-dark');
-    expect(consoleErrors).toEqual([]);
+    beforeAll(async () => {
+      mkdirSync(join(REPO_ROOT, '.vetbench-tmp'), { recursive: true });
+      work = mkdtempSync(join(REPO_ROOT, '.vetbench-tmp', 'e2e-'));
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      opened = await target.open(join(work, 'e2e.vbproj'));
+      page = opened.page;
+      page.on('console', (m) => {
+        // A refused call (the bad path above) is logged by Chromium as a failed resource; that is expected.
+        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+          consoleErrors.push(m.text());
+      });
+      page.on('pageerror', (e) => consoleErrors.push(e.message));
+    });
+
+    afterAll(async () => {
+      await opened?.close();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    it('opens the demo project', async () => {
+      await expect
+        .poll(() => page.getByRole('heading', { name: 'Project', level: 1 }).isVisible())
+        .toBe(true);
+      // The token left the address bar (it stays in the session for reloads).
+      expect(page.url()).not.toContain('token=');
+      await expect.poll(() => page.locator('[data-count="models"]').textContent()).toBe('0');
+      await shot('01-project-empty');
+      await page.getByRole('button', { name: 'Open the demo project' }).click();
+      await page.getByText('Demo model and dataset are in this project.').waitFor({ timeout: 120_000 });
+      await expect.poll(() => page.locator('[data-count="models"]').textContent()).toBe('1');
+      await shot('02-project-demo');
+    });
+
+    it('imports a model and a dataset by path and shows what they are', async () => {
+      const modelPath = join(work, 'clip-tiny-a.safetensors');
+      copyFileSync(FIXTURE_MODEL, modelPath);
+      await go('Models');
+      await page.locator('#model-import-path').fill(modelPath);
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      const model = page.locator('.model.highlighted');
+      await model.waitFor({ timeout: 60_000 });
+      expect(await model.locator('.fingerprint').textContent()).toMatch(/^[0-9a-f]{64}$/);
+      expect(await page.locator('article.model').count()).toBe(2);
+      await shot('03-models');
+
+      // A bad path gets the API's message and hint.
+      await page.locator('#model-import-path').fill(join(work, 'nothing-here.safetensors'));
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      await page.getByRole('alert').first().waitFor();
+      expect(await page.getByRole('alert').first().locator('code').textContent()).not.toBe('');
+      await shot('03b-models-import-error');
+
+      const datasetPath = smallDataset(work, 4, 2);
+      await go('Datasets');
+      await page.locator('#dataset-import-path').fill(datasetPath);
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      const dataset = page.locator('.dataset.highlighted');
+      await dataset.waitFor({ timeout: 60_000 });
+      expect(await dataset.locator('table.classes tbody tr').count()).toBe(12);
+      await expect
+        .poll(() => dataset.locator('.samples img').count(), { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      // Sample images really load (the server converts them to PNG).
+      await expect
+        .poll(
+          () =>
+            dataset
+              .locator('.samples img')
+              .first()
+              .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+          { timeout: 30_000 },
+        )
+        .toBeGreaterThan(0);
+      await shot('04-datasets');
+    });
+
+    /** Fills the wizard on the current screen and starts the run; returns its id. */
+    async function startFromWizard(
+      kind: 'attack' | 'defense',
+      label: string,
+      params: Record<string, string>,
+      target?: string,
+    ): Promise<number> {
+      await page.locator(`#${kind}-model`).selectOption({ label: await demoModelLabel(kind) });
+      await page.locator(`#${kind}-dataset`).selectOption({ label: await smallDatasetLabel(kind) });
+      if (target) await page.locator(`#${kind}-target`).selectOption(target);
+      for (const [key, value] of Object.entries(params))
+        await page.locator(`#${kind}-param-${key}`).fill(value);
+      await page.locator(`#${kind}-label`).fill(label);
+      const submit = page.locator('form button[type="submit"]');
+      await expect.poll(() => submit.isEnabled()).toBe(true);
+      await submit.click();
+      await page.waitForURL(/#\/runs\/\d+$/, { timeout: 30_000 });
+      return Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
+    }
+
+    async function optionLabel(select: string, pattern: RegExp): Promise<string> {
+      const labels = await page.locator(`${select} option`).allTextContents();
+      return labels.find((l) => pattern.test(l))!;
+    }
+
+    async function demoModelLabel(kind: string): Promise<string> {
+      const labels = await page.locator(`#${kind}-model option`).allTextContents();
+      return labels.find((l) => /demo/i.test(l))!;
+    }
+    async function smallDatasetLabel(kind: string): Promise<string> {
+      const labels = await page.locator(`#${kind}-dataset option`).allTextContents();
+      return labels.find((l) => /small-demo/.test(l))!;
+    }
+
+    /** Waits for the run to finish while recording the loss chart's points; returns [while running, at the end]. */
+    async function followChart(): Promise<[number, number]> {
+      const loss = page.locator('figure.chart[data-series*="loss"]').first();
+      let whileRunning = 0;
+      await expect
+        .poll(
+          async () => {
+            const status = await statusOfRun();
+            if (status === 'running' && (await loss.count()) > 0)
+              whileRunning = Math.max(whileRunning, Number(await loss.getAttribute('data-points')));
+            return status;
+          },
+          { timeout: 150_000, interval: 250 },
+        )
+        .toMatch(/done|failed/);
+      expect(
+        await statusOfRun(),
+        await page
+          .locator('[role="alert"]')
+          .allTextContents()
+          .then((t) => t.join('\n')),
+      ).toBe('done');
+      return [whileRunning, Number(await loss.getAttribute('data-points'))];
+    }
+
+    let attackRunId = 0;
+    it('runs an attack from the generated wizard while the chart updates', async () => {
+      await go('Attack');
+      await page.locator('#attack-param-epochs').waitFor();
+      // The form is generated from the declared parameters: a value out of range is refused in place.
+      await page.locator('#attack-param-epochs').fill('0');
+      await page.getByText('At least 1.').waitFor();
+      await shot('05-attack-wizard-validation');
+      attackRunId = await startFromWizard(
+        'attack',
+        'BadNet, 2 epochs',
+        { epochs: '2', batchSize: '16', warmup: '2' },
+        'banana',
+      );
+      const [whileRunning, atEnd] = await followChart();
+      expect(whileRunning).toBeGreaterThan(0);
+      expect(atEnd).toBeGreaterThanOrEqual(whileRunning);
+      expect(Number(await page.locator('[data-metric="asr"]').textContent())).toBeGreaterThanOrEqual(0);
+      await shot('06-run-monitor-attack');
+    });
+
+    it('runs a defense from the generated wizard', async (context) => {
+      await go('Defend');
+      const methods = page.locator('fieldset.methods input[type="radio"]');
+      const none = page.getByText('No defense methods are available');
+      await expect
+        .poll(async () => (await methods.count()) + (await none.count()), { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      await shot('07-defend-wizard');
+      if ((await methods.count()) === 0) {
+        console.log(
+          '[e2e] defense run skipped: the back end lists no defense methods (no defense job kind in electron/jobs/kinds)',
+        );
+        context.skip();
+      }
+      const rvpt = page.locator('fieldset.methods input[value="rvpt"]');
+      if ((await rvpt.count()) > 0) await rvpt.check();
+      const params: Record<string, string> = {};
+      for (const [key, value] of Object.entries({ epochs: '2', shots: '2', batchSize: '8' }))
+        if ((await page.locator(`#defense-param-${key}`).count()) > 0) params[key] = value;
+      await startFromWizard('defense', 'RVPT, tiny', params);
+      await followChart();
+      await shot('08-run-monitor-defense');
+    });
+
+    let resumedRunId = 0;
+    it('cancels a running attack and resumes it to the end', async () => {
+      await go('Attack');
+      await page.locator('#attack-param-epochs').waitFor();
+      resumedRunId = await startFromWizard(
+        'attack',
+        'BadNet, 3 epochs, poison 0.2',
+        { epochs: '3', batchSize: '16', warmup: '2', poisonRate: '0.2' },
+        'banana',
+      );
+      // Cancel once the first epoch's checkpoint is written, so the resume continues from it.
+      await expect
+        .poll(() => page.locator('.stats').first().textContent(), { timeout: 90_000, interval: 100 })
+        .toMatch(/checkpoint at step \d+/);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => statusOfRun(), { timeout: 60_000 }).toBe('cancelled');
+      await shot('09-run-cancelled');
+      const resume = page.getByRole('button', { name: /^Resume from step \d+$/ });
+      await resume.waitFor();
+      await resume.click();
+      await followChart();
+      expect(await page.locator('.stats').first().textContent()).toMatch(/attempt 2/);
+      await shot('10-run-resumed');
+    });
+
+    it('vets a model: clean accuracy and a known trigger family towards a suspected target', async () => {
+      await go('Vet');
+      await page.locator('#vet-model').selectOption({ label: await optionLabel('#vet-model', /demo/i) });
+      await page
+        .locator('#vet-dataset')
+        .selectOption({ label: await optionLabel('#vet-dataset', /small-demo/) });
+      await page.locator('fieldset.families input[value="badnet"]').check();
+      await page.locator('#vet-target').selectOption('banana');
+      await shot('11-vet-wizard');
+      await page.getByRole('button', { name: 'Start 2 checks' }).click();
+      await page.waitForURL(/#\/runs$/);
+      const vetRows = page.locator('tr[data-run-id]', { hasText: 'Vet:' });
+      await expect.poll(() => vetRows.count(), { timeout: 30_000 }).toBe(2);
+      await expect
+        .poll(() => vetRows.locator('[data-status="done"]').count(), { timeout: 120_000, interval: 500 })
+        .toBe(2);
+      // The clean check measured CA; the trigger check CA and ASR.
+      expect(await vetRows.first().locator('td').nth(6).textContent()).toMatch(/CA \d/);
+      await shot('12-runs-after-vet');
+    });
+
+    it('lists runs with filters and compares two with only the differences', async () => {
+      await go('Runs');
+      await page.locator(`tr[data-run-id="${attackRunId}"]`).waitFor();
+      await page.locator('.filters select').first().selectOption('done');
+      await expect.poll(() => page.locator('tr[data-run-id]').count()).toBeGreaterThanOrEqual(2);
+      await page.locator('.filters select').nth(1).selectOption('attack');
+      await expect.poll(() => page.locator('tr[data-run-id]').count()).toBe(2);
+      await shot('13-runs-filtered');
+      await page.locator(`tr[data-run-id="${attackRunId}"] input[type="checkbox"]`).check();
+      await page.locator(`tr[data-run-id="${resumedRunId}"] input[type="checkbox"]`).check();
+      await page.getByRole('button', { name: 'Compare 2 selected' }).click();
+      await page.waitForURL(/#\/compare\//);
+      const table = page.locator('table.comparison');
+      await table.waitFor();
+      await expect.poll(() => table.locator('tr[data-row="seed"]').count()).toBe(1);
+      await page.getByLabel('Only differences').check();
+      await expect.poll(() => table.locator('tr[data-row="seed"]').count()).toBe(0);
+      const rows = table.locator('tr[data-row]');
+      expect(await rows.count()).toBeGreaterThan(0);
+      expect(await table.locator('tr[data-row]:not(.differs)').count()).toBe(0);
+      expect(await table.locator('tr[data-row="epochs"]').count()).toBe(1);
+      await shot('14-compare-only-differences');
+    });
+
+    it('shows the dark theme and made no console errors', async () => {
+      await page.evaluate(`location.hash = '#/runs/${attackRunId}'`);
+      await page.locator('#run-title').waitFor();
+      await page.getByRole('button', { name: /^Theme:/ }).click(); // system -> light
+      await page.getByRole('button', { name: /^Theme:/ }).click(); // light -> dark
+      expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
+      await shot('15-run-monitor-dark');
+      expect(consoleErrors).toEqual([]);
+    });
   });
-});

@@ -1,0 +1,79 @@
+/**
+ * Where the browser tests run the app: in Chromium against `vetbench serve`, or in the Electron app through
+ * Playwright's Electron support. Each target says why it cannot run here, or opens a page on a project file.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { _electron, chromium, type Page } from 'playwright-core';
+import { findElectronBinary } from '../../electron/app/electron-binary.js';
+import { REPO_ROOT, startServe } from './serve-process.js';
+
+export interface OpenedApp {
+  readonly page: Page;
+  close(): Promise<void>;
+}
+
+export interface AppTarget {
+  readonly name: string;
+  /** Prefix of this target's screenshot files ('' for the main set). */
+  readonly screenshotPrefix: string;
+  /** Why this target cannot run here, or null. */
+  unavailable(): string | null;
+  open(projectFile: string): Promise<OpenedApp>;
+}
+
+const CHROMIUM = process.env.VETBENCH_CHROMIUM ?? '/usr/bin/chromium';
+
+function buildMissing(): string | null {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'renderer', 'index.html')))
+    return 'the renderer is not built (npm run build)';
+  if (!existsSync(join(REPO_ROOT, 'dist', 'electron', 'api', 'http-server.js')))
+    return 'serve mode is not built (npm run build)';
+  return null;
+}
+
+export const SERVE_TARGET: AppTarget = {
+  name: 'Chromium against vetbench serve',
+  screenshotPrefix: '',
+  unavailable: () =>
+    existsSync(CHROMIUM)
+      ? buildMissing()
+      : `Chromium is not at ${CHROMIUM} (apt-get install chromium, or set VETBENCH_CHROMIUM)`,
+  async open(projectFile) {
+    const serve = await startServe(projectFile);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
+    await page.goto(serve.url);
+    return {
+      page,
+      async close() {
+        await browser.close();
+        await serve.stop();
+      },
+    };
+  },
+};
+
+export const ELECTRON_TARGET: AppTarget = {
+  name: 'the Electron app',
+  screenshotPrefix: 'electron-',
+  unavailable: () => {
+    const binary = findElectronBinary();
+    if (!binary.found) return binary.reason;
+    return existsSync(join(REPO_ROOT, 'dist', 'electron', 'app', 'main.js'))
+      ? buildMissing()
+      : 'the app is not built (npm run build)';
+  },
+  async open(projectFile) {
+    const binary = findElectronBinary();
+    if (!binary.found) throw new Error(binary.reason);
+    const app = await _electron.launch({
+      executablePath: binary.path,
+      args: [join(REPO_ROOT, 'dist', 'electron', 'app', 'main.js'), '--no-sandbox', '--project', projectFile],
+      cwd: REPO_ROOT,
+    });
+    const page = await app.firstWindow();
+    await page.setViewportSize({ width: 1360, height: 900 });
+    return { page, close: () => app.close() };
+  },
+};
