@@ -4,6 +4,7 @@ import { vetbenchVersion } from '../../engine/paths.js';
 import { registerAttack } from './commands/attack.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDataset } from './commands/dataset.js';
+import { registerDemo } from './commands/demo.js';
 import { registerDefend } from './commands/defend.js';
 import { registerEncode } from './commands/encode.js';
 import { registerEval } from './commands/eval.js';
@@ -48,6 +49,7 @@ registerRuns(program);
 registerCancel(program);
 registerResume(program);
 registerServe(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);
