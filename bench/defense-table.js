@@ -12,7 +12,8 @@
  * Options: --defenses a,b (default: all), --attacks a,b (default: every attack in --attack-dir),
  * --attack-dir DIR (default /work/artifacts/demo-attacks, or $VETBENCH_DEMO_ATTACKS), --dataset demo|ROOT,
  * --seeds 1,2,3, --shots 16, --param k=v (repeatable, applied to every defense that declares k),
- * --target CLASS, --out PREFIX (default bench/results/defense-table).
+ * --target CLASS, --out PREFIX (default bench/results/defense-table), --merge FILE.json (repeatable: run nothing,
+ * merge the rows of tables written elsewhere, e.g. by runs in parallel, into PREFIX).
  * Writes PREFIX.json (rows merged with rows already there: same dataset, attack, defense, shots and parameters
  * replace the old row) and PREFIX.md (the whole table). Plain ESM JavaScript on purpose: it runs the compiled
  * engine in dist/ (`npm run build` first).
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     shots: { type: 'string', default: '16' },
     param: { type: 'string', multiple: true, default: [] },
     target: { type: 'string' },
+    merge: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: join(ROOT, 'bench', 'results', 'defense-table') },
   },
 });
@@ -55,13 +57,15 @@ const { resolveParams, parseParamPairs } = await load('methods/params.js');
 const { measurePromptDefense } = await load('defenses/prompt-tuning-eval.js');
 
 const attackDir = args['attack-dir'];
-const attackIds = args.attacks
-  ? args.attacks.split(',')
-  : readdirSync(attackDir)
-      .filter((f) => f.endsWith('.trigger.safetensors'))
-      .map((f) => f.replace(/\.trigger\.safetensors$/, ''))
-      .filter((id) => existsSync(join(attackDir, `${id}.safetensors`)))
-      .sort();
+const attackIds = args.merge.length
+  ? []
+  : args.attacks
+    ? args.attacks.split(',')
+    : readdirSync(attackDir)
+        .filter((f) => f.endsWith('.trigger.safetensors'))
+        .map((f) => f.replace(/\.trigger\.safetensors$/, ''))
+        .filter((id) => existsSync(join(attackDir, `${id}.safetensors`)))
+        .sort();
 const defenseIds = args.defenses
   ? args.defenses.split(',')
   : DEFENSES.map((/** @type {{id: string}} */ d) => d.id);
@@ -88,7 +92,7 @@ function targetOf(attack) {
   return JSON.parse(readFileSync(report, 'utf8')).provenance.target;
 }
 
-const rows = [];
+const rows = args.merge.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')).rows);
 for (const attack of attackIds) {
   const weights = await loadClipWeights(join(attackDir, `${attack}.safetensors`));
   const trigger = await loadTrigger(join(attackDir, `${attack}.trigger.safetensors`), TRIGGER_FAMILIES, {
