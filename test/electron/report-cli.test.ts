@@ -84,6 +84,14 @@ describe('vetbench report', () => {
     expect((html.match(/data:image\/png;base64,/g) ?? []).length).toBe(2);
     expect((html.match(/data:image\/svg\+xml;base64,/g) ?? []).length).toBe(4); // rates + loss, per run
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    // the project keeps a copy among its artifacts
+    const kept = readdirSync(join(`${project.replace(/\.vbproj$/, '')}.artifacts`, 'project')).filter((f) =>
+      /^report-\d+\.html$/.test(f),
+    );
+    expect(kept).toHaveLength(1);
+    expect(
+      readFileSync(join(`${project.replace(/\.vbproj$/, '')}.artifacts`, 'project', kept[0]!), 'utf8'),
+    ).toBe(html);
   });
 
   it('reports chosen runs from a JSON input too, and refuses bad options', async () => {

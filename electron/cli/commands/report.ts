@@ -96,10 +96,12 @@ export function registerReport(program: Command): void {
         );
       }
       let input: ReportInput;
-      if (opts.project !== undefined) {
-        const store = ProjectStore.open(opts.project, { mustExist: true });
-        try {
-          const ids = parseRunIds(opts.runs, store);
+      let store: ProjectStore | null = null;
+      let ids: number[] = [];
+      try {
+        if (opts.project !== undefined) {
+          store = ProjectStore.open(opts.project, { mustExist: true });
+          ids = parseRunIds(opts.runs, store);
           if (ids.length === 0) {
             throw new VetbenchError(
               'report-no-runs',
@@ -108,19 +110,31 @@ export function registerReport(program: Command): void {
             );
           }
           input = await reportInputFromStore(store, ids);
-        } finally {
-          store.close();
+        } else {
+          input = await readReportInputFile(opts.input!);
         }
-      } else {
-        input = await readReportInputFile(opts.input!);
+        input = {
+          ...input,
+          ...(opts.title !== undefined ? { title: opts.title } : {}),
+          ...(opts.summary !== undefined ? { summary: opts.summary } : {}),
+        };
+        const html = renderReportHtml(input);
+        const bytes = format === '.pdf' ? await renderPdf(html) : html;
+        await writeFile(opts.out, bytes);
+        if (store) {
+          // the project keeps a copy of every report it produced, with the runs it covers
+          const artifact = await store.writeArtifact(
+            null,
+            'report',
+            `report-${Date.now()}${format}`,
+            bytes,
+            format === '.pdf' ? 'application/pdf' : 'text/html',
+          );
+          store.addReport(input.title ?? `Audit report: ${input.project.name}`, artifact.id, ids);
+        }
+      } finally {
+        store?.close();
       }
-      input = {
-        ...input,
-        ...(opts.title !== undefined ? { title: opts.title } : {}),
-        ...(opts.summary !== undefined ? { summary: opts.summary } : {}),
-      };
-      const html = renderReportHtml(input);
-      await writeFile(opts.out, format === '.pdf' ? await renderPdf(html) : html);
       console.log(
         `wrote ${opts.out}: ${input.runs.length} run(s), ${input.metrics.length} metric row(s), ${input.images.length} figure(s)`,
       );
