@@ -32,6 +32,11 @@ export const TRIGGER_FAMILIES: readonly TriggerFamily[] = [
 
 /** Poisoning defaults that backdoor the demo model (see docs/attacks.md for the runs behind them). */
 const DEMO_POISON = { poisonRate: 0.1, epochs: 10, lr: 5e-4 };
+/**
+ * Optimised patches at 32 px: the METHODS patch (16 @224 = 2 px, Adam lr 1e-3) barely moves the demo model's loss
+ * (11.36 -> 11.29 in 3 epochs); an 8-px patch with lr 0.05 reaches it (docs/attacks.md).
+ */
+const DEMO_OPTIMISED_PATCH = { patchSize: 56, patchLr: 0.05 };
 
 export const ATTACKS: readonly AttackMethod[] = [
   poisoningAttack(badnetTrigger, { poisonDefaults: DEMO_POISON }),
@@ -51,7 +56,7 @@ export const ATTACKS: readonly AttackMethod[] = [
     summary:
       'Optimises a centre patch (Adam) so patched images embed near the target captions and target images, then poisons with it and fine-tunes the whole CLIP.',
     textMode: 'infonce',
-    defaults: DEMO_POISON,
+    defaults: { ...DEMO_POISON, ...DEMO_OPTIMISED_PATCH },
   }),
   optimisedPatchAttack(trojvqaTrigger, {
     title: 'TrojVQA dual key',
@@ -59,7 +64,7 @@ export const ATTACKS: readonly AttackMethod[] = [
       'Optimises a centre patch toward a guide text, then poisons pairs with the patch and the text key together; pairs with only one key keep their true captions.',
     textMode: 'cosine',
     selection: { candidates: 'all', keepCaption: false, partialKeyParam: 'partialKeyRate' },
-    defaults: DEMO_POISON,
+    defaults: { ...DEMO_POISON, ...DEMO_OPTIMISED_PATCH },
     extraParams: {
       partialKeyRate: {
         kind: 'number',
