@@ -34,7 +34,8 @@ export function formatCount(n: number): string {
 export function formatMetric(value: number | null | undefined): string {
   if (value === null || value === undefined) return '–';
   if (Number.isInteger(value)) return String(value);
-  return Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(4);
+  // 0.1 stays "0.1", 0.00012345 becomes "0.0001235", 91.666 becomes "91.67".
+  return Math.abs(value) >= 1 ? value.toFixed(2) : String(Number(value.toPrecision(4)));
 }
 
 export function formatParameters(n: number): string {
