@@ -1,3 +1,4 @@
+import { num, str } from '../methods/params.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { badnetPatch } from '../triggers/badnet.js';
 import { scaledPatchSize, type PatchLocation } from '../triggers/patch.js';
@@ -55,8 +56,8 @@ export function badnetPatchMasks(
 ): Uint8Array[] | null {
   if (trigger.method !== 'badnet') return null;
   const r = trigger.resolution;
-  const size = scaledPatchSize(trigger.params.patchSize as number, r);
-  const location = trigger.params.location as PatchLocation;
+  const size = scaledPatchSize(num(trigger.params, 'patchSize'), r);
+  const location = str(trigger.params, 'location') as PatchLocation;
   return keys.map((key, n) => {
     const { top, left } = badnetPatch(clean.data, n, r, key, trigger.seed, { size, location });
     const mask = new Uint8Array(r * r);

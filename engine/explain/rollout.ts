@@ -1,5 +1,5 @@
 import { gridSize } from '../clip/config.js';
-import { str, type ParamSpecs, type ParamValues } from '../methods/params.js';
+import { num, str, type ParamSpecs, type ParamValues } from '../methods/params.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { collectAttention } from './collect-attention.js';
 import type { ExplainContext, ExplainResult, Explainer } from './explainer.js';
@@ -78,7 +78,7 @@ export const rolloutExplainer: Explainer = {
   params: PARAMS,
   async run(context: ExplainContext, params: ParamValues): Promise<ExplainResult> {
     const grid = gridSize(context.model.weights.config.vision);
-    const residual = params.residualWeight as number;
+    const residual = num(params, 'residualWeight');
     const sets = explainedImageSets(context, str(params, 'images'));
     const outputs: { name: string; maps: HostTensor }[] = [];
     for (const set of sets) {
