@@ -4,12 +4,13 @@ import type { Dataset } from '../datasets/dataset.js';
 import { ImageLoader } from '../datasets/image-loader.js';
 import { sampleFewShot } from '../datasets/sampler.js';
 import { farthestPositives, gatherRows } from '../defenses/cbpt/contrastive-pairs.js';
-import { addPerturbation, embedPixels01, embedSample } from '../defenses/cbpt/image-embeddings.js';
-import type { RadiusMode } from '../defenses/cbpt/projection.js';
-import { invertTriggers, inversionObjective } from '../defenses/cbpt/trigger-inversion.js';
+import { embedPixels01, embedSample } from '../defenses/cbpt/image-embeddings.js';
+import { l2Radius, type RadiusMode } from '../defenses/cbpt/projection.js';
+import { inversionObjective } from '../defenses/cbpt/trigger-inversion.js';
 import { VetbenchError } from '../errors.js';
 import { createTrainer, type TrainingExecutorKind } from '../train/create-trainer.js';
 import { anomalyIndices, OUTLIER_THRESHOLD } from './anomaly-index.js';
+import { applyClipped, invertUniversalTrigger, type InversionChunk } from './universal-inversion.js';
 
 /**
  * Backdoor scan without a known trigger (METHODS 4.2, CBPT's inversion as a scanner), in the spirit of
@@ -23,7 +24,6 @@ export interface ScanOptions {
   readonly shots: number;
   readonly seed: number;
   readonly steps: number;
-  readonly lr: number;
   readonly rho: number;
   readonly radiusMode: RadiusMode;
   /**
@@ -49,8 +49,7 @@ export type ScanPositive = (typeof SCAN_POSITIVES)[number];
 export const SCAN_DEFAULTS = {
   shots: 4,
   steps: 10,
-  lr: 0.1,
-  rho: 2 / 255,
+  rho: 16 / 255,
   radiusMode: 'rms',
   positive: 'class-text',
 } as const satisfies Partial<ScanOptions>;
@@ -126,16 +125,17 @@ export async function scanForBackdoor(
       let flips = 0;
       let marginSum = 0;
       let budgetSum = 0;
+      if (options.signal?.aborted) {
+        throw new VetbenchError('cancelled', 'the scan was cancelled', 'Run the scan again.');
+      }
+      // The images of the other classes, in chunks (pixels cached by the loader between classes).
+      const chunks: InversionChunk[] = [];
       for (let start = 0; start < rows.length; start += batchSize) {
-        if (options.signal?.aborted) {
-          throw new VetbenchError('cancelled', 'the scan was cancelled', 'Run the scan again.');
-        }
         const batchRows = rows.slice(start, start + batchSize);
         const loaded = await loader.load(batchRows.map((r) => clean.items[r]!));
         const kept = loaded.indices.map((i) => batchRows[i]!);
         const cleanEmbeds = gatherRows(clean.embeds, kept);
-        // Without an image of k in the sample there is no image positive: the class is measured unperturbed.
-        const usable = options.positive === 'class-text' || hasPositive;
+        // Without an image of k in the sample there is no image positive: the image itself stands in.
         const positive =
           options.positive === 'class-text'
             ? gatherRows(
@@ -153,29 +153,27 @@ export async function scanForBackdoor(
                     )
                   : kept,
               );
-        const inverted = await invertTriggers(
-          trainer,
-          { pixels: loaded.pixels, clean: cleanEmbeds, positive },
-          {
-            steps: usable ? options.steps : 0,
-            lr: options.lr,
-            rho: options.rho,
-            radiusMode: options.radiusMode,
-          },
-        );
-        budgetSum += inverted.budgetUsed * kept.length;
-        const perturbed = await embedPixels01(encoder, addPerturbation(loaded.pixels, inverted.delta));
+        chunks.push({ pixels: loaded.pixels, clean: cleanEmbeds, positive });
+      }
+      const delta = await invertUniversalTrigger(trainer, chunks, options);
+      let n = 0;
+      for (const chunk of chunks) {
+        const perturbed = await embedPixels01(encoder, applyClipped(chunk.pixels, delta));
         const { logits, predictions } = classify(head, perturbed, weights.logitScale);
-        for (let i = 0; i < kept.length; i++) {
+        for (let i = 0; i < predictions.length; i++) {
           if (predictions[i] === k) flips++;
           let other = -Infinity;
           for (let j = 0; j < c; j++) if (j !== k) other = Math.max(other, logits.data[i * c + j] as number);
           marginSum += (logits.data[i * c + k] as number) - other;
         }
-        done += batchRows.length;
-        const elapsed = Date.now() - started;
-        options.onProgress?.({ done, total, etaMs: (elapsed / done) * (total - done) });
+        n += predictions.length;
       }
+      let norm = 0;
+      for (const v of delta) norm += v * v;
+      budgetSum = (Math.sqrt(norm) / l2Radius(options.rho, delta.length, options.radiusMode)) * n;
+      done += rows.length;
+      const elapsed = Date.now() - started;
+      options.onProgress?.({ done, total, etaMs: (elapsed / done) * (total - done) });
       perClass.push({
         index: k,
         name: names[k]!,

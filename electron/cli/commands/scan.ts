@@ -20,7 +20,6 @@ interface ScanCliOptions {
   shots: string;
   seed?: string;
   steps: string;
-  lr: string;
   rho: string;
   radiusMode: RadiusMode;
   positive: ScanPositive;
@@ -49,8 +48,7 @@ export function registerScan(program: Command): void {
     .requiredOption('--dataset <root|demo>', 'clean labelled images (the train split is sampled)')
     .option('--shots <n>', 'clean images per class', String(SCAN_DEFAULTS.shots))
     .option('--seed <n>', 'seed of the image sample', '1')
-    .option('--steps <n>', 'inversion steps per image', String(SCAN_DEFAULTS.steps))
-    .option('--lr <x>', 'inversion SGD learning rate', String(SCAN_DEFAULTS.lr))
+    .option('--steps <n>', "projected-gradient steps of each class's inversion", String(SCAN_DEFAULTS.steps))
     .option('--rho <x>', 'l2 budget of each inverted trigger (see --radius-mode)', String(SCAN_DEFAULTS.rho))
     .addOption(
       new Option('--radius-mode <mode>', 'rms: per-pixel RMS rho; absolute: whole-image l2 norm rho')
@@ -64,6 +62,15 @@ export function registerScan(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (opts: ScanCliOptions) => {
+      // Options are checked before anything is loaded, so a typo fails at once.
+      const settings = {
+        shots: positive(opts.shots, '--shots', true),
+        seed: seedOption(opts.seed, 1),
+        steps: positive(opts.steps, '--steps', true),
+        rho: positive(opts.rho, '--rho', false),
+        radiusMode: opts.radiusMode,
+        positive: opts.positive,
+      };
       const weights = await loadClipWeights(resolveModelPath(opts.model));
       for (const w of weights.source.warnings) console.error(`warning: ${w}`);
       const dataset = await openDataset(opts.dataset);
@@ -71,13 +78,7 @@ export function registerScan(program: Command): void {
       let lastReport = 0;
       try {
         const report = await scanForBackdoor(encoder, dataset, {
-          shots: positive(opts.shots, '--shots', true),
-          seed: seedOption(opts.seed, 1),
-          steps: positive(opts.steps, '--steps', true),
-          lr: positive(opts.lr, '--lr', false),
-          rho: positive(opts.rho, '--rho', false),
-          radiusMode: opts.radiusMode,
-          positive: opts.positive,
+          ...settings,
           onProgress: (p) => {
             if (opts.json || Date.now() - lastReport < 5000) return;
             lastReport = Date.now();
