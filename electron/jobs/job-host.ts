@@ -123,9 +123,19 @@ export class JobHost {
     const info = findJobMethod(request.kind, request.method);
     const params = resolveParams(info.id, info.params, request.params);
     const model = this.store.getModel(request.modelId);
-    this.store.getDataset(request.datasetId);
+    const dataset = this.store.getDataset(request.datasetId);
     if (info.needsTarget && !request.target)
       throw new VetbenchError('target-missing', `${info.id} needs a target class`, 'Name the target class.');
+    const wanted = request.target?.trim().toLowerCase();
+    if (
+      wanted &&
+      !dataset.classes.some((c) => c.name.toLowerCase() === wanted || c.folder.toLowerCase() === wanted)
+    )
+      throw new VetbenchError(
+        'unknown-class',
+        `the dataset has no class '${request.target}'`,
+        `Use one of: ${dataset.classes.map((c) => c.name).join(', ')}.`,
+      );
     if (request.trigger?.source === 'artifact') this.triggerArtifactPath(request.trigger.artifactId);
     const runId = this.store.createRun({
       label: request.label ?? `${info.id} on ${model.name}`,
