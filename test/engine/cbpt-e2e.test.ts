@@ -129,5 +129,5 @@ describe('CBPT run: prompts, metrics, progress, cancellation and exact resume', 
     await expect(
       cbptDefense.run({ weights, dataset, shots: 4, seed: 5, checkpointDir }, other),
     ).rejects.toMatchObject({ code: 'checkpoint-mismatch' });
-  }, 180_000);
+  }, 300_000);
 });
