@@ -196,6 +196,11 @@ export const TriggerInfoSchema = z.object({
   summary: z.string(),
   paper: z.string(),
   params: z.record(z.string(), ParamSpecSchema),
+  /**
+   * True for optimised triggers that need a model to be built (e.g. BadCLIP patches): evaluate the trigger an
+   * attack run saved (`source: 'artifact'`) instead of the family. Absent from older back ends.
+   */
+  needsModel: z.boolean().optional(),
 });
 export type TriggerInfo = z.infer<typeof TriggerInfoSchema>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RunWizard } from '../../renderer/src/state/run-wizard.svelte.js';
 import { VetWizard } from '../../renderer/src/state/vet-wizard.svelte.js';
-import type { MethodInfo, StartRunRequest } from '../../electron/api/contract.js';
+import type { MethodInfo, StartRunRequest, TriggerInfo } from '../../electron/api/contract.js';
 import { ATTACK_METHOD, DEFENSE_METHOD, fakeApi, runSummary } from './fake-api.js';
 
 const EVAL: MethodInfo = {
@@ -58,7 +58,8 @@ describe('attack and defense wizards', () => {
   it('vets with a clean evaluation plus one evaluation per chosen trigger family', async () => {
     let nextId = 1;
     const fake = fakeApi({ startRun: (r) => runSummary(nextId++, { kind: r.kind, status: 'queued' }) });
-    const wizard = new VetWizard(fake.api, [], [EVAL], []);
+    const family = (id: string): TriggerInfo => ({ id, title: id, summary: '', paper: '', params: {} });
+    const wizard = new VetWizard(fake.api, [], [EVAL], [family('badnet'), family('blended')]);
     wizard.preselect(1, 1);
     wizard.toggleFamily('badnet', true);
     wizard.toggleFamily('blended', true);
@@ -73,5 +74,32 @@ describe('attack and defense wizards', () => {
     expect(requests.every((r) => r.kind === 'eval' && r.method === 'backdoor-eval')).toBe(true);
     const started = await wizard.submit();
     expect(started.map((r) => r.id)).toEqual([1, 2, 3]);
+  });
+
+  it('sends each chosen family its generated trigger parameters and refuses optimised families', () => {
+    const triggers: TriggerInfo[] = [
+      {
+        id: 'badnet',
+        title: 'BadNet patch',
+        summary: '',
+        paper: '',
+        params: { patchSize: { kind: 'integer', default: 16, min: 1, help: 'side' } },
+      },
+      { id: 'badclip-de', title: 'BadCLIP', summary: '', paper: '', params: {}, needsModel: true },
+    ];
+    const wizard = new VetWizard(fakeApi({}).api, [], [EVAL], triggers);
+    expect(wizard.usable(triggers[0]!)).toBe(true);
+    expect(wizard.usable(triggers[1]!)).toBe(false);
+    wizard.preselect(1, 1);
+    wizard.target = 'cat';
+    wizard.toggleFamily('badnet', true);
+    wizard.familyForms.badnet!.set('patchSize', '0');
+    expect(wizard.blocker).toBe('Fix the highlighted trigger parameters.');
+    wizard.familyForms.badnet!.set('patchSize', '4');
+    expect(wizard.requests()[1]?.trigger).toEqual({
+      source: 'family',
+      family: 'badnet',
+      params: { patchSize: 4 },
+    });
   });
 });

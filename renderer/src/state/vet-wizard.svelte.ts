@@ -20,7 +20,7 @@ export class VetWizard {
   seedText = $state('0');
   /** Trigger family ids to test. */
   families = $state<string[]>([]);
-  /** Scanner method ids to run. */
+  /** Scanner method ids to run (none until chosen: a scan is a long job). */
   scanners = $state<string[]>([]);
   submitting = $state(false);
   error = $state<ApiError | null>(null);
@@ -28,6 +28,8 @@ export class VetWizard {
 
   /** One form per scanner, generated from its parameters. */
   readonly scannerForms: Readonly<Record<string, ParamForm>>;
+  /** One form per trigger family (e.g. patch size, blend ratio), generated from its parameters. */
+  readonly familyForms: Readonly<Record<string, ParamForm>>;
   /** The evaluation method that measures CA and ASR of a trigger (backdoor-eval). */
   readonly evalMethod: MethodInfo | undefined;
 
@@ -41,6 +43,8 @@ export class VetWizard {
     if (!Number.isInteger(seed) || seed < 0) return 'The seed is a whole number ≥ 0.';
     if (this.scanners.some((id) => !this.scannerForms[id]?.valid))
       return 'Fix the highlighted scanner parameters.';
+    if (this.families.some((id) => !this.familyForms[id]?.valid))
+      return 'Fix the highlighted trigger parameters.';
     return null;
   });
 
@@ -52,12 +56,17 @@ export class VetWizard {
   ) {
     this.evalMethod = evalMethods.find((m) => m.acceptsTrigger) ?? evalMethods[0];
     this.scannerForms = Object.fromEntries(scanMethods.map((m) => [m.id, new ParamForm(m.params)]));
-    this.scanners = scanMethods.map((m) => m.id);
+    this.familyForms = Object.fromEntries(triggers.map((t) => [t.id, new ParamForm(t.params)]));
   }
 
   preselect(modelId: number | undefined, datasetId: number | undefined): void {
     if (this.modelId === null && modelId !== undefined) this.modelId = modelId;
     if (this.datasetId === null && datasetId !== undefined) this.datasetId = datasetId;
+  }
+
+  /** Families built from parameters alone; optimised triggers come from the attack run that saved them. */
+  usable(trigger: TriggerInfo): boolean {
+    return trigger.needsModel !== true;
   }
 
   toggleFamily(id: string, on: boolean): void {
@@ -87,7 +96,7 @@ export class VetWizard {
           kind: 'eval',
           method: this.evalMethod.id,
           target: this.target,
-          trigger: { source: 'family', family, params: {} },
+          trigger: { source: 'family', family, params: this.familyForms[family]?.values() ?? {} },
           params: {},
           label: `Vet: ${family} → ${this.target}`,
         });
