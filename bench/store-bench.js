@@ -2,7 +2,7 @@
 // (the table the comparison screen shows: params and final metrics per run, with "only differences").
 // Usage: npm run bench:store   (or: npm run build && node bench/store-bench.js [--runs 1000] [--points 500] [--compare 100])
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { ProjectStore } from '../dist/electron/store/project-store.js';
@@ -53,8 +53,11 @@ const dataset = store.insertDataset({
 // transaction; the run is created queued, marked running, and finished, as in a real job.
 const BATCH = 50;
 const t0 = performance.now();
+let statusMs = 0; // run created, started, finished: committed with synchronous=FULL (fsync)
+let pointsMs = 0; // metric batches: synchronous=NORMAL in WAL
 const ids = [];
 for (let r = 0; r < RUNS; r++) {
+  let t = performance.now();
   const id = store.createRun({
     label: `run ${r}`,
     kind: 'attack',
@@ -68,6 +71,8 @@ for (let r = 0; r < RUNS; r++) {
     params: { epochs: 10, lr: r % 3 ? 5e-4 : 1e-4, poisonRate: 0.1, batchSize: 64 },
   });
   store.markRunning(id, { hostPid: process.pid, workerPid: null }, { vetbench: 'bench' }, 'onnx');
+  statusMs += performance.now() - t;
+  t = performance.now();
   const perSeries = POINTS / SERIES.length;
   let batch = [];
   for (let s = 0; s < SERIES.length; s++) {
@@ -80,7 +85,10 @@ for (let r = 0; r < RUNS; r++) {
     }
   }
   store.recordMetrics(batch);
+  pointsMs += performance.now() - t;
+  t = performance.now();
   store.finishRun(id, 'done', { attemptMs: 1, result: { r } });
+  statusMs += performance.now() - t;
   ids.push(id);
 }
 const insertMs = performance.now() - t0;
@@ -115,6 +123,11 @@ const result = {
   metric_points: points,
   insert_ms: Math.round(insertMs),
   points_per_s: Math.round(points / (insertMs / 1000)),
+  status_writes_ms: Math.round(statusMs),
+  metric_batches_ms: Math.round(pointsMs),
+  metric_points_per_s_batches_only: Math.round(points / (pointsMs / 1000)),
+  load_average_at_end: os.loadavg().map((l) => +l.toFixed(1)),
+  cpus: os.cpus().length,
   compare_runs: COMPARE,
   compare_ms_median: +timings[2].toFixed(1),
   compare_ms_min: +timings[0].toFixed(1),
