@@ -104,7 +104,7 @@ export function clampNormalisedDelta(delta: Float32Array, resolution: number, ep
  * malicious prompt file (kind cocoop) and its trigger.
  */
 export function badclipPromptAttack(
-  defaults: Partial<Record<string, number>> = {},
+  defaults: Partial<Record<string, number | boolean>> = {},
 ): AttackMethod<PromptAttackResult> {
   const params = withDefaults(BADCLIP_PROMPT_PARAMS, defaults);
   return {

@@ -38,17 +38,18 @@ export const POISON_PARAMS: ParamSpecs = {
   shift: { kind: 'integer', default: 2, min: 0, max: 64, help: 'random translation augmentation in pixels' },
 };
 
-/** The same specs with some defaults replaced (per-attack demo defaults); only numeric specs change. */
-export function withDefaults(specs: ParamSpecs, defaults: Partial<Record<string, number>>): ParamSpecs {
+/** The same specs with some defaults replaced (per-attack demo defaults); a default must match its spec's kind. */
+export function withDefaults(
+  specs: ParamSpecs,
+  defaults: Readonly<Partial<Record<string, number | boolean>>>,
+): ParamSpecs {
   return Object.fromEntries(
     Object.entries(specs).map(([k, spec]) => {
       const d = defaults[k];
-      return [
-        k,
-        d !== undefined && (spec.kind === 'number' || spec.kind === 'integer')
-          ? { ...spec, default: d }
-          : spec,
-      ];
+      if (typeof d === 'number' && (spec.kind === 'number' || spec.kind === 'integer'))
+        return [k, { ...spec, default: d }];
+      if (typeof d === 'boolean' && spec.kind === 'boolean') return [k, { ...spec, default: d }];
+      return [k, spec];
     }),
   );
 }

@@ -75,7 +75,9 @@ export const ATTACKS: readonly AttackMethod[] = [
       },
     },
   }),
-  badclipPromptAttack(),
+  // At 32 px no 4/255 trigger moves the demo model; eps 32 with signed warm-up steps and 32 shots reaches
+  // ASR 96.52 at CA 92.36 = zero-shot (docs/attacks.md).
+  badclipPromptAttack({ epsilon: 32, warmupSign: true, shots: 32 }),
   poisoningAttack(ssbaImportTrigger, {
     summary:
       'Sample-specific invisible triggers (SSBA/ISSBA) imported as a folder of pre-generated poisoned images.',
