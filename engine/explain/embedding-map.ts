@@ -10,7 +10,8 @@ import type { ExplainContext, ExplainModel, ExplainResult, Explainer } from './e
  * Embedding maps (METHODS 5): UMAP (umap-js, seeded) of the normalised image embeddings of clean and
  * triggered images, one map per model (e.g. backdoored and defended). Dots are clean images, crosses
  * triggered ones, coloured by true class. The number that goes with the picture: the share of triggered
- * images whose nearest clean image (cosine, in the full embedding space) belongs to the target class.
+ * non-target images whose nearest clean image (cosine, in the full embedding space) belongs to the target
+ * class; the sample keeps the target class for that.
  */
 
 function unitRows(t: HostTensor): number[][] {
@@ -92,14 +93,15 @@ async function mapModel(
     }
   });
   const target = context.target;
+  // triggered images of the target class itself say nothing about the backdoor: count the others
+  const nearest = triggered.length ? nearestLabels(triggered, clean, labels) : [];
+  const counted = nearest.filter((_, i) => labels[i] !== target);
   const nearTarget =
-    triggered.length && target !== null
-      ? nearestLabels(triggered, clean, labels).filter((y) => y === target).length / triggered.length
-      : null;
+    target !== null && counted.length ? counted.filter((y) => y === target).length / counted.length : null;
   const title =
     nearTarget === null
       ? `${model.label}: UMAP of image embeddings`
-      : `${model.label}: ${(100 * nearTarget).toFixed(1)}% of triggered images sit nearest '${context.classNames[target!]}'`;
+      : `${model.label}: ${(100 * nearTarget).toFixed(1)}% of triggered non-target images sit nearest '${context.classNames[target!]}'`;
   return {
     label: model.label,
     coordinates: { data: Float32Array.from(xy.flat()), shape: [all.length, 2] },
@@ -134,6 +136,7 @@ export const embeddingMapExplainer: Explainer = {
   paper:
     'McInnes, Healy, Melville. UMAP: Uniform Manifold Approximation and Projection. arXiv:1802.03426, 2018.',
   params: PARAMS,
+  keepsTargetClass: true,
   async run(context: ExplainContext, params: ParamValues): Promise<ExplainResult> {
     const models = [context.model, ...context.others];
     const maps: ModelMap[] = [];

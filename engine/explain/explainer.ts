@@ -76,5 +76,10 @@ export interface Explainer {
   readonly summary: string;
   readonly paper: string;
   readonly params: ParamSpecs;
+  /**
+   * True when the sample must include images of the target class (embedding maps compare triggered images
+   * with the clean target cluster); otherwise callers leave them out, as ASR does.
+   */
+  readonly keepsTargetClass?: boolean;
   run(context: ExplainContext, params: ParamValues): Promise<ExplainResult>;
 }

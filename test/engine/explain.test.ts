@@ -287,6 +287,7 @@ describe('overlays and embedding maps', () => {
     ]);
     expect(map.arrays[0]!.tensor.shape).toEqual([12, 2]);
     // the same model twice: the same share of triggered images nearest the target
+    expect(map.summary.near_target_fixture).toBeTypeOf('number');
     expect(map.summary.near_target_fixture).toBe(map.summary.near_target_second);
     const pr = await prExplainer.run(context, {});
     expect(pr.arrays.map((a) => a.tensor.shape)).toEqual([

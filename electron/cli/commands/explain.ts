@@ -124,7 +124,7 @@ export function registerExplain(program: Command): void {
         seed,
         resolution,
         trigger,
-        excludeClass: target,
+        excludeClass: explainer.keepsTargetClass ? null : target,
       });
       const started = Date.now();
       const result = await explainer.run(

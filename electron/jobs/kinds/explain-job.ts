@@ -89,7 +89,7 @@ export const explainJob: JobKind = {
       seed: spec.seed,
       resolution,
       trigger,
-      excludeClass: target,
+      excludeClass: explainer.keepsTargetClass ? null : target,
     });
     const own = Object.fromEntries(Object.keys(explainer.params).map((k) => [k, params[k]!]));
     const result = await explainer.run(
