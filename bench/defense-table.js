@@ -164,8 +164,9 @@ const merged = [...old.filter((/** @type {any} */ r) => !rows.some((n) => keyOf(
 merged.sort((a, b) => (a.dataset + a.attack + a.defense).localeCompare(b.dataset + b.attack + b.defense));
 writeFileSync(jsonPath, `${JSON.stringify({ rows: merged }, null, 2)}\n`);
 
-/** @param {{mean: number, sd: number}} v @param {number} [digits] */
-const pm = (v, digits = 2) => `${v.mean.toFixed(digits)} ± ${v.sd.toFixed(digits)}`;
+/** @param {{mean: number, sd: number}} v @param {number} [digits] @param {number} [n] seeds (no sd for one) */
+const pm = (v, digits = 2, n = 2) =>
+  n > 1 ? `${v.mean.toFixed(digits)} ± ${v.sd.toFixed(digits)}` : v.mean.toFixed(digits);
 /** @param {Record<string, unknown>} p */
 const paramText = (p) =>
   Object.entries(p)
@@ -185,7 +186,7 @@ const lines = [
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...merged.map(
     (r) =>
-      `| ${r.dataset} | ${r.attack} | ${r.defense} | ${r.shots} | ${r.seeds.join(',')} | ${r.before.ca.toFixed(2)} | ${pm(r.after.ca)} | ${r.before.asr.toFixed(2)} | ${pm(r.after.asr)} | ${r.before.pa.toFixed(2)} | ${pm(r.after.pa)} | ${pm(r.der, 3)} |`,
+      `| ${r.dataset} | ${r.attack} | ${r.defense} | ${r.shots} | ${r.seeds.join(',')} | ${r.before.ca.toFixed(2)} | ${pm(r.after.ca, 2, r.seeds.length)} | ${r.before.asr.toFixed(2)} | ${pm(r.after.asr, 2, r.seeds.length)} | ${r.before.pa.toFixed(2)} | ${pm(r.after.pa, 2, r.seeds.length)} | ${pm(r.der, 3, r.seeds.length)} |`,
   ),
   '',
   '## Parameters and commands',
