@@ -22,6 +22,7 @@ import {
 } from '../../electron/api/ipc-transport.js';
 import { createApiService, dispatch } from '../../electron/api/service.js';
 import { JobHost } from '../../electron/jobs/job-host.js';
+import { LATEST_SCHEMA_VERSION } from '../../electron/store/migrations.js';
 import { ProjectStore } from '../../electron/store/project-store.js';
 
 type Handler = (event: IpcMainInvokeEvent, payload: unknown) => Promise<unknown>;
@@ -83,7 +84,7 @@ describe('Electron IPC transport', () => {
         ipc.handlers.get(`${IPC_CHANNEL_PREFIX}${method}`)!(fromFrame('app://vetbench/'), payload),
       listen: () => () => undefined,
     });
-    expect((await api.getProject({})).schemaVersion).toBe(1);
+    expect((await api.getProject({})).schemaVersion).toBe(LATEST_SCHEMA_VERSION);
     await expect(api.getRun({ runId: 42 })).rejects.toBeInstanceOf(ApiCallError);
     await expect(api.importModel({ path: '/etc/passwd' })).rejects.toThrow(/outside the folders/);
 
