@@ -91,6 +91,36 @@ describe('project store', () => {
     again.close();
   });
 
+  it('migrates a version-1 file: the last point of every series is backfilled', () => {
+    const path = tempProject();
+    const db = new Database(path);
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    db.exec(MIGRATIONS[0]!.sql);
+    db.prepare("INSERT INTO schema_migrations VALUES (1, 'initial', 0)").run();
+    db.prepare(
+      `INSERT INTO models (id, name, path, fingerprint, file_bytes, architecture, imported_at) VALUES (1, 'm', '/m', 'f', 1, '{}', 0)`,
+    ).run();
+    db.prepare(
+      `INSERT INTO datasets (id, name, root, fingerprint, summary, imported_at) VALUES (1, 'd', '/d', 'g', '{}', 0)`,
+    ).run();
+    db.prepare(
+      `INSERT INTO runs (id, label, kind, method, model_id, dataset_id, seed, params, status, created_at) VALUES (1, 'r', 'eval', 'e', 1, 1, 0, '{}', 'done', 0)`,
+    ).run();
+    for (const [series, step, value] of [
+      ['ca', 1, 10],
+      ['ca', 2, 20],
+      ['asr', 5, 3],
+    ] as const)
+      db.prepare('INSERT INTO metric_points VALUES (1, ?, ?, ?)').run(series, step, value);
+    db.close();
+    const store = ProjectStore.open(path);
+    expect(store.schemaVersion()).toBe(LATEST_SCHEMA_VERSION);
+    expect(store.getRun(1).finalMetrics).toEqual({ ca: 20, asr: 3 });
+    store.close();
+  });
+
   it('refuses a project written by a newer schema, leaving it untouched', () => {
     const path = tempProject();
     seeded(path).store.close();
