@@ -16,7 +16,7 @@ const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
 async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { timeout: 120_000 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], { timeout: 280_000 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -94,11 +94,11 @@ describe('vetbench scan', () => {
     expect(report.score).toBeCloseTo(Math.max(...report.perClass.map((c) => c.anomalyIndex)), 9);
     expect(report.verdict).toBe(report.score > report.threshold ? 'backdoor-suspected' : 'no-evidence');
     expect(report.suspect === null).toBe(report.verdict === 'no-evidence');
-  }, 120_000);
+  }, 300_000);
 
   it('refuses a bad option before loading anything', async () => {
     const r = await vetbench(['scan', '--model', MODEL, '--dataset', '/nonexistent', '--shots', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--shots must be a positive integer/);
-  });
+  }, 300_000);
 });
