@@ -51,6 +51,7 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
         summary: t.summary,
         paper: t.paper,
         params: apiParamSpecs(t.params),
+        needsModel: t.needsModel,
       })),
     }),
     startRun: async (r) => host.submit(r),
