@@ -8,12 +8,17 @@ import { readSafetensors, writeSafetensors } from '../../engine/clip/safetensors
 import { loadPromptFile } from '../../engine/prompts/prompt-file.js';
 
 const run = promisify(execFile);
+// Runs go to a throwaway project, never the user's default one.
+const DATA_HOME = mkdtempSync(join(tmpdir(), 'vetbench-defend-data-'));
 const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const DEMO_MODEL = new URL('../../models/demo/clip-demo-tiny.safetensors', import.meta.url).pathname;
 
 async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { timeout: 300_000 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], {
+      timeout: 300_000,
+      env: { ...process.env, XDG_DATA_HOME: DATA_HOME },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -1,26 +1,16 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
-import { loadClipWeights } from '../../../engine/clip/load-weights.js';
-import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
-import type { DefenseResult } from '../../../engine/defenses/defense.js';
-import {
-  exportMetrics,
-  measurePromptDefense,
-  type DefenseMeasurement,
-} from '../../../engine/defenses/prompt-tuning-eval.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs, resolveParams } from '../../../engine/methods/params.js';
 import { findDefense } from '../../../engine/methods/registry.js';
-import {
-  measureBaselineOutput,
-  saveBaselineOutput,
-} from '../../../engine/defenses/baselines/baseline-output.js';
-import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
-import { classIndex, collect, seedOption, triggerFromArgs } from '../cli-args.js';
-import { formatDuration, openDataset } from '../open-dataset.js';
+import { JobHost } from '../../jobs/job-host.js';
+import { importDatasetInto, importModelInto } from '../../store/imports.js';
+import { openProject } from '../../store/open-project.js';
+import { collect, seedOption } from '../cli-args.js';
+import { formatDuration } from '../open-dataset.js';
 import { emit } from '../output.js';
+import { followToDone, runArtifactPath, triggerChoiceFromArg } from '../run-job.js';
 
 interface DefendCliOptions {
   model: string;
@@ -33,7 +23,39 @@ interface DefendCliOptions {
   out: string;
   executor: string;
   json?: boolean;
+  project?: string;
 }
+
+/** One side (before or after) of the defense job's report. */
+interface MeasuredSide {
+  ca: number;
+  n_clean: number;
+  asr?: number;
+  asr_all?: number;
+  pa?: number;
+  n_poisoned?: number;
+}
+
+/** The defense job's report.json (electron/jobs/kinds/defense-job.ts), as far as the CLI reads it. */
+interface DefenseReport {
+  output: 'prompts' | 'weights' | 'linear-head';
+  file: string;
+  method: string;
+  train_images: number;
+  epoch_metrics: unknown[];
+  wall_ms: number;
+  before: MeasuredSide;
+  after: MeasuredSide;
+  der: number | null;
+  [key: string]: unknown;
+}
+
+/** The run's output file, by the kind of output the defense produced. */
+const OUTPUT_ARTIFACT: Record<DefenseReport['output'], string> = {
+  prompts: 'prompts.safetensors',
+  weights: 'defended.safetensors',
+  'linear-head': 'linear-head.safetensors',
+};
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
@@ -50,19 +72,19 @@ function pct(v: number | undefined): string {
   return v === undefined || Number.isNaN(v) ? '   -  ' : `${v.toFixed(2).padStart(6)}%`;
 }
 
-function summary(m: DefenseMeasurement): string {
-  const b = m.before.metrics;
-  const a = m.after.metrics;
+function summary(r: DefenseReport): string {
+  const b = r.before;
+  const a = r.after;
   const rows = [
     `            before    after`,
-    `  CA      ${pct(m.before.ca)}  ${pct(m.after.ca)}   (${m.after.n_clean} clean test images)`,
+    `  CA      ${pct(b.ca)}  ${pct(a.ca)}   (${a.n_clean} clean test images)`,
   ];
-  if (a && b) {
+  if (r.der !== null) {
     rows.push(
       `  ASR     ${pct(b.asr)}  ${pct(a.asr)}   (${a.n_poisoned} triggered non-target images)`,
       `  asr_all ${pct(b.asr_all)}  ${pct(a.asr_all)}`,
       `  PA      ${pct(b.pa)}  ${pct(a.pa)}`,
-      `  DER     ${m.der!.toFixed(4)}`,
+      `  DER     ${r.der.toFixed(4)}`,
     );
   }
   return rows.join('\n');
@@ -93,9 +115,15 @@ export function registerDefend(program: Command): void {
       new Option('--executor <name>', 'training-step executor').choices(['onnx', 'tfjs']).default('onnx'),
     )
     .option('--json', 'print the report as JSON')
+    .option(
+      '--project <file>',
+      'project file the run is recorded in (default: default.vbproj in the user data folder)',
+    )
     .action(async (methodId: string, opts: DefendCliOptions) => {
+      // Validate what can be validated before anything is imported or queued.
       const method = findDefense(methodId);
-      const params = resolveParams(method.id, method.params, parseParamPairs(opts.param ?? []));
+      const given = parseParamPairs(opts.param ?? []);
+      resolveParams(method.id, method.params, given);
       if (opts.trigger !== undefined && opts.target === undefined) {
         throw new VetbenchError(
           'bad-option',
@@ -105,87 +133,51 @@ export function registerDefend(program: Command): void {
       }
       const seed = seedOption(opts.seed, 1);
       const shots = positiveInt(opts.shots, '--shots');
-      const weights = await loadClipWeights(resolveModelPath(opts.model));
-      for (const w of weights.source.warnings) console.error(`warning: ${w}`);
-      const dataset = await openDataset(opts.dataset);
-      const target = opts.target === undefined ? undefined : classIndex(dataset, opts.target);
-      const trigger = opts.trigger
-        ? await triggerFromArgs(opts.trigger, [], seed, weights.config.vision.imageResolution)
-        : null;
-      const checkpointDir = `${opts.out}.checkpoint`;
-      let last = 0;
-      const result: DefenseResult = await method.run(
-        {
-          weights,
-          dataset,
-          shots,
-          seed,
-          ...(target !== undefined ? { excludeClass: target } : {}),
-          executor: parseTrainingExecutor(opts.executor, '--executor'),
-          checkpointDir,
-          log: (line) => console.error(line),
-          onProgress: (p) => {
-            if (Date.now() - last < 2000 && p.step !== p.totalSteps) return;
-            last = Date.now();
-            console.error(
-              `epoch ${p.epoch + 1}/${p.epochs}  step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(4)}  ETA ${formatDuration(p.etaMs)}`,
-            );
-          },
-        },
-        params,
-      );
-      const output = result.output;
-      const measureOptions = trigger ? { trigger, target: target! } : {};
-      let measured: DefenseMeasurement;
-      let payloadSha256: string | null = null;
-      if (output.kind === 'prompts') {
-        const encoder = await createEncoder(weights);
-        measured = await measurePromptDefense(encoder, dataset, output.file, measureOptions);
-        await encoder.dispose();
-        const header = await savePromptFile(opts.out, { ...output.file, metrics: exportMetrics(measured) });
-        payloadSha256 = header.payloadSha256;
-      } else {
-        // Baselines: defended weights (FT, CleanCLIP) or a linear head on the image embedding (linear probe).
-        measured = await measureBaselineOutput(weights, dataset, output, measureOptions);
-        await saveBaselineOutput(opts.out, weights, output, {
-          method: method.id,
-          params,
-          seed,
-          shots,
-          dataset,
-          metrics: exportMetrics(measured),
-          command: `vetbench ${process.argv.slice(2).join(' ')}`,
+      const store = openProject(opts.project);
+      const host = new JobHost(store, { executor: parseTrainingExecutor(opts.executor, '--executor') });
+      try {
+        host.start();
+        const model = await importModelInto(store, opts.model);
+        const dataset = await importDatasetInto(store, opts.dataset, {
+          onGenerated: (root, images) =>
+            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
         });
+        const trigger = opts.trigger ? await triggerChoiceFromArg(store, opts.trigger) : undefined;
+        const queued = host.submit({
+          kind: 'defense',
+          method: method.id,
+          modelId: model.id,
+          datasetId: dataset.id,
+          ...(opts.target !== undefined ? { target: opts.target } : {}),
+          ...(trigger ? { trigger } : {}),
+          seed,
+          params: { ...given, shots },
+        });
+        console.error(`run ${queued.id} in ${store.path}`);
+        const run = await followToDone(host, store, queued.id);
+        // Same files as before the job host: the output at --out and the report beside it.
+        const job = JSON.parse(
+          await readFile(runArtifactPath(store, run.id, 'report.json'), 'utf8'),
+        ) as DefenseReport;
+        await copyFile(runArtifactPath(store, run.id, OUTPUT_ARTIFACT[job.output]), opts.out);
+        const { file: _runCopy, ...rest } = job;
+        const report = {
+          [job.output]: opts.out,
+          ...rest,
+          run: { id: run.id, project: store.path },
+          command: `vetbench ${process.argv.slice(2).join(' ')}`,
+        };
+        await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+        emit(opts.json === true, report, () =>
+          [
+            `${job.method}: ${job.train_images} clean images, ${job.epoch_metrics.length} epochs in ${formatDuration(job.wall_ms)}`,
+            summary(job),
+            `wrote ${opts.out} (and ${opts.out}.json)`,
+          ].join('\n'),
+        );
+      } finally {
+        await host.close();
+        store.close();
       }
-      await rm(checkpointDir, { recursive: true, force: true }); // stored: no resume needed
-      const report = {
-        [output.kind === 'prompts' ? 'prompts' : output.kind]: opts.out,
-        output: output.kind,
-        method: method.id,
-        params,
-        seed,
-        shots,
-        train_images: result.trainImages,
-        model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
-        dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
-        ...(trigger
-          ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } }
-          : {}),
-        ...(target !== undefined ? { target: dataset.classes[target]!.name } : {}),
-        before: { ca: measured.before.ca, ...(measured.before.metrics ?? {}) },
-        after: { ca: measured.after.ca, ...(measured.after.metrics ?? {}) },
-        der: measured.der,
-        epoch_metrics: result.epochMetrics,
-        wall_ms: result.wallMs,
-        ...(payloadSha256 ? { payload_sha256: payloadSha256 } : {}),
-      };
-      await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
-      emit(opts.json === true, report, () =>
-        [
-          `${method.id}: ${result.trainImages} clean images, ${result.epochMetrics.length} epochs in ${formatDuration(result.wallMs)}`,
-          summary(measured),
-          `wrote ${opts.out} (and ${opts.out}.json)`,
-        ].join('\n'),
-      );
     });
 }

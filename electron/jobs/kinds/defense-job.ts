@@ -58,6 +58,7 @@ export const defenseJob: JobKind = {
     );
     const params = resolveParams(method.id, method.params, own);
     const weights = await loadClipWeights(spec.modelPath);
+    for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
     const dataset = await importDataset(spec.datasetSource);
     const target = spec.target === null ? undefined : classIndex(dataset, spec.target);
     const trigger = await triggerOfJob(spec, weights.config.vision.imageResolution);
@@ -81,6 +82,7 @@ export const defenseJob: JobKind = {
     const measure = trigger && target !== undefined ? { trigger, target } : {};
     let measured: DefenseMeasurement;
     let outputPath: string;
+    let payloadSha256: string | null = null;
     if (output.kind === 'prompts') {
       const encoder = await createEncoder(weights);
       try {
@@ -92,8 +94,10 @@ export const defenseJob: JobKind = {
         'prompt',
         'prompts.safetensors',
         'application/octet-stream',
-        (tmp) =>
-          savePromptFile(tmp, { ...output.file, metrics: exportMetrics(measured) }).then(() => undefined),
+        async (tmp) => {
+          const header = await savePromptFile(tmp, { ...output.file, metrics: exportMetrics(measured) });
+          payloadSha256 = header.payloadSha256;
+        },
       );
     } else {
       measured = await measureBaselineOutput(weights, dataset, output, measure);
@@ -130,11 +134,16 @@ export const defenseJob: JobKind = {
       dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
       ...(trigger ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } } : {}),
       ...(target !== undefined ? { target: dataset.classes[target]!.name } : {}),
-      before: { ca: measured.before.ca, ...(measured.before.metrics ?? {}) },
-      after: { ca: measured.after.ca, ...(measured.after.metrics ?? {}) },
+      before: {
+        ca: measured.before.ca,
+        n_clean: measured.before.n_clean,
+        ...(measured.before.metrics ?? {}),
+      },
+      after: { ca: measured.after.ca, n_clean: measured.after.n_clean, ...(measured.after.metrics ?? {}) },
       der: measured.der,
       epoch_metrics: result.epochMetrics,
       wall_ms: result.wallMs,
+      ...(payloadSha256 ? { payload_sha256: payloadSha256 } : {}),
     };
     await context.writeArtifact('report', 'report.json', 'application/json', (tmp) =>
       writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`),
