@@ -14,11 +14,12 @@ import { applyClipped, invertUniversalTrigger, type InversionChunk } from './uni
 
 /**
  * Backdoor scan without a known trigger (METHODS 4.2, CBPT's inversion as a scanner), in the spirit of
- * Neural Cleanse: for every class k, every sampled clean image of another class gets a small per-image
- * perturbation by CBPT's contrastive inversion toward k (positive: the image of k farthest from it; negative:
- * itself), under one fixed l2 budget. A backdoor target is a shortcut: far more images reach it within the
- * budget, and by a wider margin, than reach any other class. Each class's mean margin after inversion is
+ * Neural Cleanse: for every class k, one perturbation shared by the sampled clean images of all other classes
+ * is inverted with CBPT's contrastive loss toward k (positive: k's text embedding, or CBPT's farthest image of
+ * k; negative: the image itself) under one fixed l2 budget. A backdoor target is a shortcut: a small universal
+ * pattern reaches it by a wider margin than any other class. Each class's mean margin after inversion is
  * scored against the other classes with a robust (median/MAD) anomaly index; an index above 3.5 is flagged.
+ * docs/scanning.md has the measurements (on the demo it does not yet meet its done-criterion).
  */
 export interface ScanOptions {
   readonly shots: number;
@@ -45,7 +46,7 @@ export interface ScanOptions {
 export const SCAN_POSITIVES = ['class-text', 'farthest-image'] as const;
 export type ScanPositive = (typeof SCAN_POSITIVES)[number];
 
-/** The scan's settings where the demo model separates backdoored from clean (docs/scanning.md). */
+/** Default settings (docs/scanning.md: the budget at which the SIG demo model's target ranked first most often). */
 export const SCAN_DEFAULTS = {
   shots: 4,
   steps: 10,
