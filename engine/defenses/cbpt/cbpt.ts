@@ -4,7 +4,6 @@ import type { DatasetItem } from '../../datasets/dataset.js';
 import { ImageLoader } from '../../datasets/image-loader.js';
 import { sampleFewShot } from '../../datasets/sampler.js';
 import { VetbenchError } from '../../errors.js';
-import { contextPromptText } from '../../eval/image-classifier.js';
 import { num, str, type ParamSpecs, type ParamValues } from '../../methods/params.js';
 import type { HostTensor } from '../../tensor/host-tensor.js';
 import { oneHot } from '../../tensor/ops.js';
@@ -299,7 +298,8 @@ async function runCbpt(context: DefenseContext, params: ParamValues): Promise<De
           kind: 'class-wise',
           modelFingerprint: weights.source.fingerprint,
           classNames,
-          templates: [contextPromptText(s.m, '{}')],
+          // The zero-shot prompt the context started from: the 'before' of every comparison.
+          templates: [`${s.initText} {}.`],
           method: { id: 'cbpt', params, seed: context.seed },
           tensors: { context: contextVectors },
         },
