@@ -1,22 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
-import { loadClipWeights } from '../../../engine/clip/load-weights.js';
-import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
-import { evaluateBackdoor } from '../../../engine/eval/backdoor-eval.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
-import { loadPromptFile, type PromptFile } from '../../../engine/prompts/prompt-file.js';
-import {
-  loadLinearHead,
-  requireSameClasses,
-  type LinearHeadFile,
-} from '../../../engine/defenses/baselines/linear-head-file.js';
-import { linearHeadClassifier } from '../../../engine/eval/linear-head-classifier.js';
-import { classIndex, collect, seedOption, triggerFromArgs } from '../cli-args.js';
+import { parseParamPairs } from '../../../engine/methods/params.js';
+import { JobHost } from '../../jobs/job-host.js';
+import { importDatasetInto, importModelInto } from '../../store/imports.js';
+import { openProject } from '../../store/open-project.js';
+import { collect, seedOption } from '../cli-args.js';
 import { emit } from '../output.js';
-import { openDataset } from '../open-dataset.js';
+import { followToDone, importFileArtifact, runArtifactPath, triggerChoiceFromArg } from '../run-job.js';
 
 interface EvalOptions {
   model: string;
@@ -32,6 +26,27 @@ interface EvalOptions {
   linearHead?: string;
   force?: boolean;
   json?: boolean;
+  project?: string;
+}
+
+/** The eval job's evaluation.json (electron/jobs/kinds/eval-job.ts), as far as the CLI reads it. */
+interface EvalReport {
+  ca: number;
+  correct: number;
+  n_clean: number;
+  asr?: number;
+  asr_all?: number;
+  pa?: number;
+  n_poisoned?: number;
+  target?: string;
+  split: string;
+  templates: string[];
+  classifier: string;
+  per_class: { name: string; correct: number; n: number }[];
+  failed: unknown[];
+  prompts?: { path: string };
+  linear_head?: { path: string };
+  [key: string]: unknown;
 }
 
 export function registerEval(program: Command): void {
@@ -62,6 +77,10 @@ export function registerEval(program: Command): void {
     )
     .option('--force', 'apply a prompt file or linear head made for another model fingerprint anyway')
     .option('--json', 'print JSON')
+    .option(
+      '--project <file>',
+      'project file the run is recorded in (default: default.vbproj in the user data folder)',
+    )
     .action(async (opts: EvalOptions) => {
       if ((opts.trigger === undefined) !== (opts.target === undefined)) {
         throw new VetbenchError(
@@ -70,18 +89,6 @@ export function registerEval(program: Command): void {
           'Pass both to measure ASR, or neither for CA only.',
         );
       }
-      const weights = await loadClipWeights(resolveModelPath(opts.model));
-      for (const w of weights.source.warnings) console.error(`warning: ${w}`);
-      const dataset = await openDataset(opts.dataset);
-      const target = opts.target === undefined ? undefined : classIndex(dataset, opts.target);
-      const trigger = opts.trigger
-        ? await triggerFromArgs(
-            opts.trigger,
-            opts.param ?? [],
-            seedOption(opts.seed, 1),
-            weights.config.vision.imageResolution,
-          )
-        : null;
       if (opts.prompts && opts.template) {
         throw new VetbenchError(
           'bad-option',
@@ -96,107 +103,86 @@ export function registerEval(program: Command): void {
           'A linear head replaces the text head: evaluate it on its own.',
         );
       }
-      const head: LinearHeadFile | null = opts.linearHead
-        ? await loadLinearHead(opts.linearHead, {
-            modelFingerprint: weights.source.fingerprint,
-            force: opts.force === true,
-            embedDim: weights.config.embedDim,
-            warn: (message) => console.error(`warning: ${message}`),
-          })
-        : null;
-      if (head)
-        requireSameClasses(
-          head,
-          dataset.classes.map((c) => c.name),
+      if (opts.template?.some((t) => t.includes('\n')))
+        throw new VetbenchError(
+          'bad-option',
+          'a --template cannot span lines',
+          'Pass each template as its own argument.',
         );
-      const prompts: PromptFile | null = opts.prompts
-        ? await loadPromptFile(opts.prompts, {
-            modelFingerprint: weights.source.fingerprint,
+      const seed = seedOption(opts.seed, 1);
+      const triggerParams = parseParamPairs(opts.param ?? []);
+      const store = openProject(opts.project);
+      const host = new JobHost(store);
+      try {
+        host.start();
+        const model = await importModelInto(store, opts.model);
+        const dataset = await importDatasetInto(store, opts.dataset, {
+          onGenerated: (root, images) =>
+            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
+        });
+        const trigger = opts.trigger
+          ? await triggerChoiceFromArg(store, opts.trigger, triggerParams)
+          : undefined;
+        // A prompt file or linear head is copied into the project; the report names the file given here.
+        const headFile = opts.prompts ?? opts.linearHead;
+        const headArtifact = headFile
+          ? await importFileArtifact(store, headFile, opts.prompts ? 'prompt' : 'other')
+          : undefined;
+        const queued = host.submit({
+          kind: 'eval',
+          method: 'backdoor-eval',
+          modelId: model.id,
+          datasetId: dataset.id,
+          ...(opts.target !== undefined ? { target: opts.target } : {}),
+          ...(trigger ? { trigger } : {}),
+          ...(headArtifact ? { promptsArtifactId: headArtifact.id } : {}),
+          seed,
+          params: {
+            split: opts.split,
+            ...(opts.template ? { template: opts.template.join('\n') } : {}),
+            backend: opts.backend,
+            head: opts.linearHead ? 'linear-head' : 'prompt-file',
             force: opts.force === true,
-            config: weights.config,
-            warn: (message) => console.error(`warning: ${message}`),
-          })
-        : null;
-      const encoder = await createEncoder(weights, opts.backend);
-      const classifier = prompts
-        ? promptFileClassifier(
-            encoder,
-            prompts,
-            dataset.classes.map((c) => c.name),
-          )
-        : head
-          ? linearHeadClassifier(
-              encoder,
-              head.header.classNames,
-              head,
-              `linear head from ${head.path} (${head.header.method.id})`,
-            )
-          : null;
-      const result = await evaluateBackdoor(encoder, dataset, {
-        split: opts.split,
-        ...(opts.template ? { templates: opts.template } : {}),
-        ...(classifier ? { classifier } : {}),
-        ...(trigger ? { trigger, target: target! } : {}),
-      });
-      await encoder.dispose();
-      const correct = result.perClass.reduce((a, c) => a + c.correct, 0);
-      const m = result.metrics;
-      const report = {
-        ca: result.ca,
-        ...(m ? { asr: m.asr, asr_all: m.asr_all, pa: m.pa } : {}),
-        correct,
-        n_clean: result.n_clean,
-        ...(m
-          ? { n_poisoned: m.n_poisoned, n_triggered: m.n_triggered, target: dataset.classes[m.target]!.name }
-          : {}),
-        ...(trigger
-          ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } }
-          : {}),
-        split: result.split,
-        templates: prompts ? prompts.header.templates : result.templates,
-        ...(prompts
-          ? {
-              prompts: {
-                path: prompts.path,
-                kind: prompts.header.kind,
-                method: prompts.header.method.id,
-                file_sha256: prompts.fileSha256,
-                trained_for: prompts.header.modelFingerprint,
-              },
-            }
-          : {}),
-        ...(head
-          ? {
-              linear_head: {
-                path: head.path,
-                method: head.header.method.id,
-                trained_for: head.header.modelFingerprint,
-              },
-            }
-          : {}),
-        classifier: result.classifier,
-        per_class: result.perClass,
-        failed: result.failed,
-        model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
-        dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
-        executor: encoder.executor,
-      };
-      emit(opts.json === true, report, () =>
-        [
-          `CA ${result.ca.toFixed(2)}% (${correct}/${result.n_clean}) on the ${result.split} split, ${prompts || head ? result.classifier : `zero-shot with ${result.templates.length} template(s)`}`,
-          ...(m
-            ? [
-                `ASR ${m.asr.toFixed(2)}% (${Math.round((m.asr * m.n_poisoned) / 100)}/${m.n_poisoned} non-target images flipped to '${dataset.classes[m.target]!.name}'), asr_all ${m.asr_all.toFixed(2)}%, PA ${m.pa.toFixed(2)}%`,
-              ]
-            : []),
-          ...result.perClass.map(
-            (c) =>
-              `  ${c.name.padEnd(24)} ${c.n ? ((100 * c.correct) / c.n).toFixed(1).padStart(5) : '   - '}%  (${c.correct}/${c.n})`,
-          ),
-          ...(result.failed.length
-            ? [`  ${result.failed.length} image(s) failed to decode and were left out`]
-            : []),
-        ].join('\n'),
-      );
+          },
+        });
+        console.error(`run ${queued.id} in ${store.path}`);
+        const run = await followToDone(host, store, queued.id);
+        const job = JSON.parse(
+          await readFile(runArtifactPath(store, run.id, 'evaluation.json'), 'utf8'),
+        ) as EvalReport;
+        const copyPath = headArtifact ? store.getArtifact(headArtifact.id).path : null;
+        const report: EvalReport = {
+          ...job,
+          ...(job.prompts && opts.prompts
+            ? { prompts: { ...job.prompts, path: resolve(opts.prompts) } }
+            : {}),
+          ...(job.linear_head && opts.linearHead
+            ? { linear_head: { ...job.linear_head, path: resolve(opts.linearHead) } }
+            : {}),
+          classifier:
+            copyPath && headFile ? job.classifier.replace(copyPath, resolve(headFile)) : job.classifier,
+          run: { id: run.id, project: store.path },
+        };
+        emit(opts.json === true, report, () =>
+          [
+            `CA ${report.ca.toFixed(2)}% (${report.correct}/${report.n_clean}) on the ${report.split} split, ${headFile ? report.classifier : `zero-shot with ${report.templates.length} template(s)`}`,
+            ...(report.asr !== undefined
+              ? [
+                  `ASR ${report.asr.toFixed(2)}% (${Math.round((report.asr * report.n_poisoned!) / 100)}/${report.n_poisoned} non-target images flipped to '${report.target}'), asr_all ${report.asr_all!.toFixed(2)}%, PA ${report.pa!.toFixed(2)}%`,
+                ]
+              : []),
+            ...report.per_class.map(
+              (c) =>
+                `  ${c.name.padEnd(24)} ${c.n ? ((100 * c.correct) / c.n).toFixed(1).padStart(5) : '   - '}%  (${c.correct}/${c.n})`,
+            ),
+            ...(report.failed.length
+              ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
+              : []),
+          ].join('\n'),
+        );
+      } finally {
+        await host.close();
+        store.close();
+      }
     });
 }

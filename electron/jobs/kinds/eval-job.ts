@@ -6,9 +6,15 @@ import type { SplitName } from '../../../engine/datasets/dataset.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import { evaluateBackdoor } from '../../../engine/eval/backdoor-eval.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
+import {
+  loadLinearHead,
+  requireSameClasses,
+  type LinearHeadFile,
+} from '../../../engine/defenses/baselines/linear-head-file.js';
+import { linearHeadClassifier } from '../../../engine/eval/linear-head-classifier.js';
+import { bool, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
 import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
-import { loadPromptFile } from '../../../engine/prompts/prompt-file.js';
+import { loadPromptFile, type PromptFile } from '../../../engine/prompts/prompt-file.js';
 import { classIndex } from '../../cli/cli-args.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
@@ -19,7 +25,24 @@ const EVAL_PARAMS: ParamSpecs = {
   template: {
     kind: 'string',
     default: DEFAULT_TEMPLATE,
-    help: 'prompt template with {} for the class name (ignored with a prompt file)',
+    help: 'prompt template with {} for the class name; several: one per line (ignored with a prompt file)',
+  },
+  backend: {
+    kind: 'enum',
+    default: 'onnx',
+    options: ['onnx', 'wasm', 'cpu'],
+    help: 'inference executor',
+  },
+  head: {
+    kind: 'enum',
+    default: 'prompt-file',
+    options: ['prompt-file', 'linear-head'],
+    help: "how the run's file is read: a prompt file (defend rvpt, vpt) or a linear head (defend linear-probe)",
+  },
+  force: {
+    kind: 'boolean',
+    default: false,
+    help: 'apply a prompt file or linear head made for another model fingerprint anyway',
   },
 };
 
@@ -60,14 +83,33 @@ export const evalJob: JobKind = {
     const target = spec.target === null ? undefined : classIndex(dataset, spec.target);
     const resolution = weights.config.vision.imageResolution;
     const trigger = await triggerOfJob(spec, resolution);
-    const prompts = spec.promptsPath
-      ? await loadPromptFile(spec.promptsPath, {
-          modelFingerprint: weights.source.fingerprint,
-          config: weights.config,
-          warn: (message) => context.log(`warning: ${message}`, 'warn'),
-        })
-      : null;
-    const encoder = await createEncoder(weights);
+    const force = bool(params, 'force');
+    const warn = (message: string): void => context.log(`warning: ${message}`, 'warn');
+    const readsHead = str(params, 'head') === 'linear-head';
+    const prompts: PromptFile | null =
+      spec.promptsPath && !readsHead
+        ? await loadPromptFile(spec.promptsPath, {
+            modelFingerprint: weights.source.fingerprint,
+            force,
+            config: weights.config,
+            warn,
+          })
+        : null;
+    const head: LinearHeadFile | null =
+      spec.promptsPath && readsHead
+        ? await loadLinearHead(spec.promptsPath, {
+            modelFingerprint: weights.source.fingerprint,
+            force,
+            embedDim: weights.config.embedDim,
+            warn,
+          })
+        : null;
+    if (head)
+      requireSameClasses(
+        head,
+        dataset.classes.map((c) => c.name),
+      );
+    const encoder = await createEncoder(weights, str(params, 'backend'));
     try {
       const classifier = prompts
         ? promptFileClassifier(
@@ -75,10 +117,19 @@ export const evalJob: JobKind = {
             prompts,
             dataset.classes.map((c) => c.name),
           )
-        : null;
+        : head
+          ? linearHeadClassifier(
+              encoder,
+              head.header.classNames,
+              head,
+              `linear head from ${head.path} (${head.header.method.id})`,
+            )
+          : null;
       const result = await evaluateBackdoor(encoder, dataset, {
         split: str(params, 'split') as SplitName,
-        templates: [str(params, 'template')],
+        templates: str(params, 'template')
+          .split('\n')
+          .filter((t) => t.trim() !== ''),
         ...(classifier ? { classifier } : {}),
         ...(trigger ? { trigger, target: target! } : {}),
       });
@@ -90,6 +141,7 @@ export const evalJob: JobKind = {
       const report = {
         ca: result.ca,
         ...(m ? { asr: m.asr, asr_all: m.asr_all, pa: m.pa } : {}),
+        correct: result.perClass.reduce((a, c) => a + c.correct, 0),
         n_clean: result.n_clean,
         ...(m
           ? { n_poisoned: m.n_poisoned, n_triggered: m.n_triggered, target: dataset.classes[m.target]!.name }
@@ -98,12 +150,32 @@ export const evalJob: JobKind = {
           ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } }
           : {}),
         split: result.split,
+        templates: prompts ? prompts.header.templates : result.templates,
+        ...(prompts
+          ? {
+              prompts: {
+                path: prompts.path,
+                kind: prompts.header.kind,
+                method: prompts.header.method.id,
+                file_sha256: prompts.fileSha256,
+                trained_for: prompts.header.modelFingerprint,
+              },
+            }
+          : {}),
+        ...(head
+          ? {
+              linear_head: {
+                path: head.path,
+                method: head.header.method.id,
+                trained_for: head.header.modelFingerprint,
+              },
+            }
+          : {}),
         classifier: result.classifier,
         per_class: result.perClass,
         failed: result.failed,
         model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
         dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
-        ...(prompts ? { prompts: { path: prompts.path, file_sha256: prompts.fileSha256 } } : {}),
         executor: encoder.executor,
       };
       await context.writeArtifact('json', 'evaluation.json', 'application/json', (tmp) =>
