@@ -41,7 +41,7 @@ export const POISON_PARAMS: ParamSpecs = {
 /** The same specs with some defaults replaced (per-attack demo defaults); a default must match its spec's kind. */
 export function withDefaults(
   specs: ParamSpecs,
-  defaults: Readonly<Partial<Record<string, number | boolean>>>,
+  defaults: Readonly<Partial<Record<string, number | boolean | string>>>,
 ): ParamSpecs {
   return Object.fromEntries(
     Object.entries(specs).map(([k, spec]) => {
@@ -49,6 +49,11 @@ export function withDefaults(
       if (typeof d === 'number' && (spec.kind === 'number' || spec.kind === 'integer'))
         return [k, { ...spec, default: d }];
       if (typeof d === 'boolean' && spec.kind === 'boolean') return [k, { ...spec, default: d }];
+      if (
+        typeof d === 'string' &&
+        (spec.kind === 'string' || (spec.kind === 'enum' && spec.options.includes(d)))
+      )
+        return [k, { ...spec, default: d }];
       return [k, spec];
     }),
   );

@@ -13,7 +13,7 @@ export function poisoningAttack(
     selection?: PoisonSelection;
     poisonDefaults?: Partial<Record<string, number>>;
     /** Demo defaults of the trigger's own parameters (e.g. a larger patch at 32 px). */
-    triggerDefaults?: Partial<Record<string, number>>;
+    triggerDefaults?: Partial<Record<string, number | boolean | string>>;
   } = {},
 ): AttackMethod<WeightsAttackResult> {
   const poisonParams = withDefaults(POISON_PARAMS, meta.poisonDefaults ?? {});

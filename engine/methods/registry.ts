@@ -39,9 +39,18 @@ const DEMO_POISON = { poisonRate: 0.1, epochs: 10, lr: 5e-4 };
 const DEMO_OPTIMISED_PATCH = { patchSize: 56, patchLr: 0.05 };
 
 export const ATTACKS: readonly AttackMethod[] = [
-  poisoningAttack(badnetTrigger, { poisonDefaults: DEMO_POISON }),
+  // BadNet at 32 px: the METHODS 2-px patch is not learned; 16 px at 30% poison is the best found (ASR 87.42,
+  // below the 90% bar; docs/attacks.md).
+  poisoningAttack(badnetTrigger, {
+    poisonDefaults: { ...DEMO_POISON, poisonRate: 0.3 },
+    triggerDefaults: { patchSize: 112 },
+  }),
   poisoningAttack(blendedTrigger, { poisonDefaults: DEMO_POISON }),
-  poisoningAttack(wanetTrigger, { poisonDefaults: DEMO_POISON }),
+  // WaNet at 32 px: the per-pixel grid (k = R) at strength 12 is learned (CA 92.64, ASR 92.73); k = 4 is not.
+  poisoningAttack(wanetTrigger, {
+    poisonDefaults: DEMO_POISON,
+    triggerDefaults: { gridSize: 0, strength: 12 },
+  }),
   poisoningAttack(sigTrigger, { poisonDefaults: DEMO_POISON }),
   poisoningAttack(badnetTrigger, {
     id: 'label-consistent',
@@ -50,6 +59,8 @@ export const ATTACKS: readonly AttackMethod[] = [
       'BadNet patch added only to pairs whose caption already names the target; captions stay true, so the poison survives inspection of the labels.',
     selection: { candidates: 'target-class', keepCaption: true },
     poisonDefaults: { ...DEMO_POISON, poisonRate: 0.08 },
+    // the only configuration run on the demo (ASR 11.67%: label-consistent poisoning is not learned here)
+    triggerDefaults: { patchSize: 84, noise: 'fixed' },
   }),
   optimisedPatchAttack(badclipDeTrigger, {
     title: 'BadCLIP dual-embedding patch',
