@@ -24,10 +24,8 @@ const source = arg('--dataset', join(root, '..', 'shared', 'datasets', 'cifar10'
 const trainPerClass = Number(arg('--train-per-class', '300'));
 const testPerClass = Number(arg('--test-per-class', '100'));
 const target = arg('--target', 'truck');
-const attacks = arg(
-  '--attacks',
-  'blended,sig,badnet,wanet,label-consistent,badclip-de,trojvqa,badclip-prompt',
-).split(',');
+const ALL_ATTACKS = 'blended,sig,badnet,wanet,label-consistent,badclip-de,trojvqa,badclip-prompt';
+const attacks = arg('--attacks', ALL_ATTACKS).split(',');
 // TrojVQA's guide text names a yellow banana by default (METHODS); CIFAR-10 has none, so name the target.
 const extra = { trojvqa: ['--param', 'guideText=This is a photo of a {}.'] };
 
@@ -52,7 +50,14 @@ for (const [split, count] of [
   }
 }
 const bin = join(root, 'bin', 'vetbench.js');
-const rows = [];
+// Rows of earlier invocations (other attacks, same subset) are kept, so attacks can be run in several sittings.
+const resultsJson = join(root, 'bench', 'results', 'attacks-cifar10.json');
+const earlier = existsSync(resultsJson) ? JSON.parse(readFileSync(resultsJson, 'utf8')) : null;
+const sameSubset =
+  earlier?.subset?.train_per_class === trainPerClass &&
+  earlier?.subset?.test_per_class === testPerClass &&
+  earlier?.subset?.target === target;
+const rows = sameSubset ? earlier.rows.filter((r) => !attacks.includes(r.attack)) : [];
 const load = loadavg()[0];
 for (const id of attacks) {
   const out = join(work, `${id}.safetensors`);
@@ -98,7 +103,7 @@ function writeResults() {
     [
       '# Attacks on the CIFAR-10 tiny CLIP',
       '',
-      `Reproduce: \`npm run build && nice -n 10 node bench/attacks-cifar10.js --attacks ${attacks.join(',')} --train-per-class ${trainPerClass} --test-per-class ${testPerClass} --target ${target}\``,
+      `Reproduce: \`npm run build && nice -n 10 node bench/attacks-cifar10.js --attacks ${rows.map((r) => r.attack).join(',')} --train-per-class ${trainPerClass} --test-per-class ${testPerClass} --target ${target}\``,
       '',
       `Date ${result.date}; ${result.machine.cpu}, ${result.machine.cores} cores shared with other jobs (1-min load at start ${load.toFixed(1)}).`,
       `Model: the tiny CLIP of bench/pretrain-cifar10.js (zero-shot CA 56.80% on the full test set). Data: the first`,
@@ -120,6 +125,11 @@ function writeResults() {
             `\n${r.attack}: ASR with the image key only ${f(r.image_key_only)}%, text key only ${f(r.text_key_only)}%.`,
         ),
       '',
+      'ASR before = the clean model under the same trigger (for the optimised patches the patch alone already steers it).',
+      ...(() => {
+        const missing = ALL_ATTACKS.split(',').filter((a) => !rows.some((r) => r.attack === a));
+        return missing.length ? ['', `Not run yet: ${missing.join(', ')}.`, ''] : [''];
+      })(),
     ].join('\n'),
   );
 }
