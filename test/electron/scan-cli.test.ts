@@ -11,12 +11,17 @@ import { Rng } from '../../engine/util/rng.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
 
 const run = promisify(execFile);
+// Runs go to a throwaway project, never the user's default one.
+const DATA_HOME = mkdtempSync(join(tmpdir(), 'vetbench-scan-data-'));
 const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
 async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { timeout: 280_000 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], {
+      timeout: 280_000,
+      env: { ...process.env, XDG_DATA_HOME: DATA_HOME },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

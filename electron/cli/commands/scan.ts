@@ -1,18 +1,20 @@
+import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
-import { loadClipWeights } from '../../../engine/clip/load-weights.js';
-import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { RADIUS_MODES, type RadiusMode } from '../../../engine/defenses/cbpt/projection.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import {
-  scanForBackdoor,
   SCAN_DEFAULTS,
   SCAN_POSITIVES,
   type ScanPositive,
+  type ScanReport,
 } from '../../../engine/scan/backdoor-scan.js';
+import { JobHost } from '../../jobs/job-host.js';
+import { importDatasetInto, importModelInto } from '../../store/imports.js';
+import { openProject } from '../../store/open-project.js';
 import { seedOption } from '../cli-args.js';
-import { openDataset, formatDuration } from '../open-dataset.js';
+import { formatDuration } from '../open-dataset.js';
 import { emit } from '../output.js';
+import { followToDone, runArtifactPath } from '../run-job.js';
 
 interface ScanCliOptions {
   model: string;
@@ -24,6 +26,7 @@ interface ScanCliOptions {
   radiusMode: RadiusMode;
   positive: ScanPositive;
   json?: boolean;
+  project?: string;
 }
 
 function positive(value: string, flag: string, integer: boolean): number {
@@ -61,6 +64,10 @@ export function registerScan(program: Command): void {
         .default(SCAN_DEFAULTS.positive),
     )
     .option('--json', 'print JSON')
+    .option(
+      '--project <file>',
+      'project file the run is recorded in (default: default.vbproj in the user data folder)',
+    )
     .action(async (opts: ScanCliOptions) => {
       // Options are checked before anything is loaded, so a typo fails at once.
       const settings = {
@@ -71,25 +78,30 @@ export function registerScan(program: Command): void {
         radiusMode: opts.radiusMode,
         positive: opts.positive,
       };
-      const weights = await loadClipWeights(resolveModelPath(opts.model));
-      for (const w of weights.source.warnings) console.error(`warning: ${w}`);
-      const dataset = await openDataset(opts.dataset);
-      const encoder = await createEncoder(weights);
-      let lastReport = 0;
+      const store = openProject(opts.project);
+      const host = new JobHost(store);
       try {
-        const report = await scanForBackdoor(encoder, dataset, {
-          ...settings,
-          onProgress: (p) => {
-            if (opts.json || Date.now() - lastReport < 5000) return;
-            lastReport = Date.now();
-            console.error(`scanning: ${p.done}/${p.total} inversions, about ${formatDuration(p.etaMs)} left`);
-          },
+        host.start();
+        const model = await importModelInto(store, opts.model);
+        const dataset = await importDatasetInto(store, opts.dataset, {
+          onGenerated: (root, images) =>
+            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
         });
-        const out = {
-          ...report,
-          model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
-          dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
-        };
+        const { seed, ...params } = settings;
+        const queued = host.submit({
+          kind: 'scan',
+          method: 'backdoor-scan',
+          modelId: model.id,
+          datasetId: dataset.id,
+          seed,
+          params,
+        });
+        console.error(`run ${queued.id} in ${store.path}`);
+        const run = await followToDone(host, store, queued.id);
+        const report = JSON.parse(
+          await readFile(runArtifactPath(store, run.id, 'scan.json'), 'utf8'),
+        ) as ScanReport;
+        const out = { ...report, run: { id: run.id, project: store.path } };
         emit(opts.json === true, out, () =>
           [
             report.suspect
@@ -109,7 +121,8 @@ export function registerScan(program: Command): void {
           ].join('\n'),
         );
       } finally {
-        await encoder.dispose();
+        await host.close();
+        store.close();
       }
     });
 }
