@@ -84,8 +84,9 @@ const result = {
   mass_in_patch_flipped: { n: flipped.length, mean: mean(flipped) },
   mass_in_patch_not_flipped: { n: kept.length, mean: mean(kept) },
   chance: mean(chance),
-  all_zero_maps: shares.filter((_, i) => cam.maps.data.subarray(i * cells, (i + 1) * cells).every((v) => v === 0))
-    .length,
+  all_zero_maps: shares.filter((_, i) =>
+    cam.maps.data.subarray(i * cells, (i + 1) * cells).every((v) => v === 0),
+  ).length,
   wall_s: (Date.now() - started) / 1000,
 };
 if (args.json) writeFileSync(args.json, `${JSON.stringify(result, null, 2)}\n`);
