@@ -69,7 +69,18 @@ export async function reportInputFromStore(
   const groups = new Map<string, RunSummary[]>();
   for (const r of runs) {
     const d = details.get(r.id)!;
-    const key = JSON.stringify([r.kind, r.method, r.modelId, r.datasetId, r.target, d.trigger, d.params]);
+    // Runs are seeds of one setting only if everything but the seed is equal, the prompt file included
+    // (an eval with hardened prompts is another setting than the same eval without them).
+    const key = JSON.stringify([
+      r.kind,
+      r.method,
+      r.modelId,
+      r.datasetId,
+      r.target,
+      d.trigger,
+      d.promptsArtifactId,
+      d.params,
+    ]);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const metrics: ReportMetricRow[] = [];
@@ -84,8 +95,9 @@ export async function reportInputFromStore(
     if (Object.keys(values).length === 0) continue;
     const first = group[0]!;
     const model = models.find((m) => m.id === first.modelId);
+    const prompts = details.get(first.id)!.promptsArtifactId;
     metrics.push({
-      label: `${first.method} (${first.kind}) on ${model?.name ?? `model ${first.modelId}`}${first.target ? `, target ${first.target}` : ''}`,
+      label: `${first.method} (${first.kind}) on ${model?.name ?? `model ${first.modelId}`}${first.target ? `, target ${first.target}` : ''}${prompts !== null ? `, with prompt file (artifact ${prompts})` : ''}`,
       runIds: group.map((r) => String(r.id)),
       seeds: group.map((r) => r.seed),
       values,

@@ -495,6 +495,8 @@ export class ProjectStore {
   runDetails(id: number): {
     params: ParamValues;
     trigger: TriggerChoice | null;
+    /** The prompt file (artifact) the run evaluated with, if any. */
+    promptsArtifactId: number | null;
     versions: Record<string, string>;
     executor: string | null;
     result: Record<string, unknown> | null;
@@ -504,6 +506,7 @@ export class ProjectStore {
       return {
         params: JSON.parse(r.params) as ParamValues,
         trigger: r.trigger ? (JSON.parse(r.trigger) as TriggerChoice) : null,
+        promptsArtifactId: r.prompts_artifact_id,
         versions: JSON.parse(r.versions) as Record<string, string>,
         executor: r.executor,
         result: r.result ? (JSON.parse(r.result) as Record<string, unknown>) : null,

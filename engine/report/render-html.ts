@@ -144,7 +144,10 @@ function runsSection(input: ReportInput): string {
 
 function seriesCharts(input: ReportInput): string {
   const byRun = new Map<string, ReportSeries[]>();
-  for (const s of input.series) byRun.set(s.runId, [...(byRun.get(s.runId) ?? []), s]);
+  // A curve needs two points: single-point series (an evaluation's final numbers) are in the results table.
+  for (const s of input.series) {
+    if (s.points.length >= 2) byRun.set(s.runId, [...(byRun.get(s.runId) ?? []), s]);
+  }
   const figures: string[] = [];
   for (const [runId, list] of byRun) {
     const run = input.runs.find((r) => r.id === runId);
