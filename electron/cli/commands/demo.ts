@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { VetbenchError } from '../../../engine/errors.js';
 import { DEFENSES } from '../../../engine/methods/registry.js';
 import { renderReportHtml } from '../../../engine/report/render-html.js';
+import { chromiumPath, renderPdf } from '../../report/pdf.js';
 import { reportInputFromStore } from '../../report/from-store.js';
 import type { RunSummary, StartRunRequest } from '../../api/contract.js';
 import { followRun } from '../../jobs/follow-run.js';
@@ -135,11 +137,21 @@ export function registerDemo(program: Command): void {
             .runs.map((r) => r.id)
             .sort((a, b) => a - b),
         );
-        await writeFile(
-          reportPath,
-          renderReportHtml({ ...input, title: 'Vetbench demo: BadNet on the demo CLIP, hardened with RVPT' }),
-        );
+        const html = renderReportHtml({
+          ...input,
+          title: 'Vetbench demo: BadNet on the demo CLIP, hardened with RVPT',
+        });
+        await writeFile(reportPath, html);
         lines.push(`audit report: ${reportPath}`);
+        if (existsSync(chromiumPath())) {
+          const pdfPath = reportPath.replace(/\.html$/, '.pdf');
+          await writeFile(pdfPath, await renderPdf(html));
+          lines.push(`audit report (PDF): ${pdfPath}`);
+        } else {
+          lines.push(
+            `no PDF: Chromium is not at ${chromiumPath()} (apt-get install chromium, or set VETBENCH_CHROMIUM)`,
+          );
+        }
         process.stderr.write(`\n${lines.join('\n')}\n`);
         process.stdout.write(`${store.path}\n`);
       } finally {
