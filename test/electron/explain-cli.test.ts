@@ -8,12 +8,17 @@ import { parseNpy } from '../../engine/tensor/npy.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
 
 const run = promisify(execFile);
+// Runs go to a throwaway project, never the user's default one.
+const DATA_HOME = mkdtempSync(join(tmpdir(), 'vetbench-explain-data-'));
 const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
 async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { timeout: 120_000 });
+    const { stdout, stderr } = await run('node', [BIN, ...args], {
+      timeout: 120_000,
+      env: { ...process.env, XDG_DATA_HOME: DATA_HOME },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -48,7 +53,15 @@ describe('vetbench explain', () => {
       '--json',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout) as { images: number; result: { block: number }; files: string[] };
+    const summary = JSON.parse(r.stdout) as {
+      images: number;
+      result: { block: number };
+      files: string[];
+      run: { id: number; project: string };
+    };
+    // The explanation is a run of the project in the throwaway data folder; its artifacts are copied to --out.
+    expect(summary.run.project.startsWith(DATA_HOME)).toBe(true);
+    for (const name of summary.files) expect(existsSync(join(out, name)), name).toBe(true);
     expect(summary.images).toBe(3);
     expect(summary.result.block).toBe(1); // -2 on a 3-block model
     const png = readFileSync(join(out, 'gradcam.png'));

@@ -1,17 +1,17 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
-import type { ExplainModel } from '../../../engine/explain/explainer.js';
 import { EXPLAINERS, findExplainer } from '../../../engine/explain/registry.js';
-import { sampleExplainImages } from '../../../engine/explain/sample-images.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs, resolveParams } from '../../../engine/methods/params.js';
-import { encodeNpy } from '../../../engine/tensor/npy.js';
-import { classIndex, collect, seedOption, triggerFromArgs } from '../cli-args.js';
-import { emit } from '../output.js';
-import { openDataset } from '../open-dataset.js';
-import { loadExplainModel } from './explain-models.js';
+import { JobHost } from '../../jobs/job-host.js';
+import { importDatasetInto, importModelInto } from '../../store/imports.js';
+import { openProject } from '../../store/open-project.js';
+import { collect, seedOption } from '../cli-args.js';
+import { followToDone, importFileArtifact, triggerChoiceFromArg } from '../run-job.js';
+import { explainDirectly, type ExplainRequest } from './explain-direct.js';
+import { writeExplainSummary, type ExplainSummary } from './explain-output.js';
 
 interface ExplainCliOptions {
   model: string;
@@ -21,7 +21,7 @@ interface ExplainCliOptions {
   force?: boolean;
   compare?: string;
   comparePrompts?: string;
-  labels?: string;
+  labels: string;
   trigger?: string;
   target?: string;
   triggerParam?: string[];
@@ -30,10 +30,25 @@ interface ExplainCliOptions {
   seed?: string;
   out: string;
   json?: boolean;
+  project?: string;
 }
+
+const DEFAULT_LABELS = 'model,compared';
 
 /** Images drawn when --count is not given: a readable panel for overlays, enough points for maps and PR. */
 const DEFAULT_COUNT: Readonly<Record<string, number>> = { 'embedding-map': 240, pr: 240 };
+
+/** Explainers that draw every model side by side; with a prompt file the job draws it without and with. */
+const COMPARING = new Set(['embedding-map', 'pr']);
+
+/** What the explain job kind (electron/jobs/kinds/explain-job.ts) returns, as far as the CLI reads it. */
+interface ExplainJobResult {
+  images: number;
+  summary: Record<string, unknown>;
+  model: { path: string; fingerprint: string };
+  prompts?: { file_sha256: string };
+  trigger?: { method: string; params: unknown; seed: number };
+}
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
@@ -56,6 +71,78 @@ function explainerHelp(): string {
   return lines.join('\n');
 }
 
+/** Whether the request needs a model setup the explain job kind has no parameter for. */
+function needsDirectRun(request: ExplainRequest, labels: string): boolean {
+  const comparing = COMPARING.has(request.explainer.id);
+  return (
+    request.compare !== undefined ||
+    request.comparePrompts !== undefined ||
+    request.force === true ||
+    (comparing && labels !== DEFAULT_LABELS) ||
+    (comparing && request.prompts !== undefined)
+  );
+}
+
+/** Submits the explanation as a run in the project, follows it, and copies its artifacts to --out. */
+async function explainAsRun(request: ExplainRequest, project: string | undefined): Promise<ExplainSummary> {
+  const store = openProject(project);
+  const host = new JobHost(store);
+  try {
+    host.start();
+    const model = await importModelInto(store, request.model);
+    const dataset = await importDatasetInto(store, request.dataset, {
+      onGenerated: (root, images) =>
+        console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
+    });
+    const trigger = request.trigger
+      ? await triggerChoiceFromArg(store, request.trigger, parseParamPairs([...request.triggerParam]))
+      : undefined;
+    const prompts = request.prompts ? await importFileArtifact(store, request.prompts, 'prompt') : undefined;
+    const queued = host.submit({
+      kind: 'explain',
+      method: request.explainer.id,
+      modelId: model.id,
+      datasetId: dataset.id,
+      ...(request.target !== undefined ? { target: request.target } : {}),
+      ...(trigger ? { trigger } : {}),
+      ...(prompts ? { promptsArtifactId: prompts.id } : {}),
+      seed: request.seed,
+      params: { ...request.params, split: request.split, count: request.count },
+    });
+    console.error(`run ${queued.id} in ${store.path}`);
+    const run = await followToDone(host, store, queued.id);
+    const job = store.runDetails(run.id).result as unknown as ExplainJobResult;
+    await mkdir(request.out, { recursive: true });
+    const files: string[] = [];
+    for (const artifact of store.listArtifacts(run.id)) {
+      const name = basename(artifact.name);
+      await copyFile(store.getArtifact(artifact.id).path, join(request.out, name));
+      files.push(name);
+    }
+    return {
+      method: request.explainer.id,
+      params: request.params,
+      seed: request.seed,
+      split: request.split,
+      images: job.images,
+      model: {
+        path: job.model.path,
+        fingerprint: job.model.fingerprint,
+        prompts: job.prompts?.file_sha256 ?? null,
+      },
+      compared: [],
+      ...(job.trigger ? { trigger: job.trigger, target: request.target } : {}),
+      result: job.summary,
+      files,
+      wall_ms: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : 0,
+      run: { id: run.id, project: store.path },
+    };
+  } finally {
+    await host.close();
+    store.close();
+  }
+}
+
 export function registerExplain(program: Command): void {
   program
     .command('explain')
@@ -71,10 +158,16 @@ export function registerExplain(program: Command): void {
         .default('test'),
     )
     .option('--prompts <file>', 'hardened prompt file (deep visual prompts) used with --model')
-    .option('--force', 'use a prompt file made for another model fingerprint')
-    .option('--compare <weights|demo>', 'a second model for embedding-map and pr (default: --model again)')
-    .option('--compare-prompts <file>', 'prompt file of the compared model (e.g. the RVPT-defended one)')
-    .option('--labels <a,b>', 'legend labels of the model and the compared model', 'model,compared')
+    .option('--force', 'use a prompt file made for another model fingerprint (runs outside the project)')
+    .option(
+      '--compare <weights|demo>',
+      'a second model for embedding-map and pr (default: --model again; runs outside the project)',
+    )
+    .option(
+      '--compare-prompts <file>',
+      'prompt file of the compared model, e.g. the RVPT-defended one (runs outside the project)',
+    )
+    .option('--labels <a,b>', 'legend labels of the model and the compared model', DEFAULT_LABELS)
     .option('--trigger <method|file>', 'explain triggered images too (a family id or a saved trigger file)')
     .option('--target <class>', 'target class of the trigger')
     .option('--trigger-param <key=value>', 'trigger family parameter (repeatable)', collect, [])
@@ -83,109 +176,40 @@ export function registerExplain(program: Command): void {
     .option('--seed <n>', 'seed of the image sample, seeded perturbations, UMAP and a family trigger', '1')
     .requiredOption('--out <dir>', 'folder for the artifacts, the arrays (.npy) and summary.json')
     .option('--json', 'print the summary as JSON')
+    .option(
+      '--project <file>',
+      'project file the run is recorded in (default: default.vbproj in the user data folder)',
+    )
     .addHelpText('after', explainerHelp)
     .action(async (methodId: string, opts: ExplainCliOptions) => {
+      // Options are checked before anything is loaded or queued, so a typo fails at once.
       const explainer = findExplainer(methodId);
       const params = resolveParams(explainer.id, explainer.params, parseParamPairs(opts.param ?? []));
       if ((opts.trigger === undefined) !== (opts.target === undefined)) {
         throw new VetbenchError('bad-option', '--trigger and --target go together', 'Pass both, or neither.');
       }
-      const seed = seedOption(opts.seed, 1);
-      const dataset = await openDataset(opts.dataset);
-      const classNames = dataset.classes.map((c) => c.name);
-      const [label, compareLabel] = (opts.labels ?? 'model,compared').split(',').map((s) => s.trim());
-      const model = await loadExplainModel({
+      const [label, compareLabel] = opts.labels.split(',').map((s) => s.trim());
+      const request: ExplainRequest = {
+        explainer,
+        params,
+        seed: seedOption(opts.seed, 1),
+        count: opts.count ? positiveInt(opts.count, '--count') : (DEFAULT_COUNT[explainer.id] ?? 8),
+        split: opts.split,
         model: opts.model,
+        dataset: opts.dataset,
         prompts: opts.prompts,
         force: opts.force,
-        label: label || 'model',
-        classNames,
-      });
-      const others: ExplainModel[] = [];
-      if (opts.compare !== undefined || opts.comparePrompts !== undefined) {
-        others.push(
-          await loadExplainModel({
-            model: opts.compare ?? model.weights,
-            prompts: opts.comparePrompts,
-            force: opts.force,
-            label: compareLabel || 'compared',
-            classNames,
-          }),
-        );
-      }
-      const resolution = model.weights.config.vision.imageResolution;
-      const target = opts.target === undefined ? null : classIndex(dataset, opts.target);
-      const trigger = opts.trigger
-        ? await triggerFromArgs(opts.trigger, opts.triggerParam ?? [], seed, resolution)
-        : null;
-      const images = await sampleExplainImages(dataset, {
-        split: opts.split,
-        count: opts.count ? positiveInt(opts.count, '--count') : (DEFAULT_COUNT[explainer.id] ?? 8),
-        seed,
-        resolution,
-        trigger,
-        excludeClass: explainer.keepsTargetClass ? null : target,
-      });
-      const started = Date.now();
-      const result = await explainer.run(
-        {
-          model,
-          others,
-          classNames,
-          images,
-          trigger,
-          target,
-          seed,
-          progress: (f, m) => console.error(`${(100 * f).toFixed(0).padStart(3)}%  ${m}`),
-        },
-        params,
-      );
-      await mkdir(opts.out, { recursive: true });
-      const files: string[] = [];
-      for (const a of result.artifacts) {
-        await writeFile(join(opts.out, a.name), a.bytes);
-        files.push(a.name);
-      }
-      for (const a of result.arrays) {
-        const name = `${a.name}.npy`;
-        await writeFile(join(opts.out, name), encodeNpy(a.tensor.data, a.tensor.shape));
-        files.push(name);
-      }
-      const summary = {
-        method: explainer.id,
-        params,
-        seed,
-        split: opts.split,
-        images: images.keys.length,
-        model: {
-          path: model.weights.source.path,
-          fingerprint: model.weights.source.fingerprint,
-          prompts: model.prompts?.fileSha256 ?? null,
-        },
-        compared: others.map((o) => ({
-          label: o.label,
-          fingerprint: o.weights.source.fingerprint,
-          prompts: o.prompts?.fileSha256 ?? null,
-        })),
-        ...(trigger
-          ? {
-              trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed },
-              target: opts.target,
-            }
-          : {}),
-        result: result.summary,
-        files,
-        wall_ms: Date.now() - started,
+        compare: opts.compare,
+        comparePrompts: opts.comparePrompts,
+        labels: [label || 'model', compareLabel || 'compared'],
+        trigger: opts.trigger,
+        triggerParam: opts.triggerParam ?? [],
+        target: opts.target,
+        out: opts.out,
       };
-      await writeFile(join(opts.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-      emit(opts.json === true, summary, () =>
-        [
-          `${explainer.title}: ${images.keys.length} image(s) of the ${opts.split} split`,
-          ...Object.entries(result.summary).map(
-            ([k, v]) => `  ${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`,
-          ),
-          `wrote ${files.length + 1} file(s) to ${opts.out}: ${[...files, 'summary.json'].join(', ')}`,
-        ].join('\n'),
-      );
+      const summary = needsDirectRun(request, opts.labels)
+        ? await explainDirectly(request)
+        : await explainAsRun(request, opts.project);
+      await writeExplainSummary(opts.out, explainer.title, summary, opts.json === true);
     });
 }
