@@ -401,6 +401,30 @@ export const ExportArtifactRequestSchema = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------------------
+// Reports
+
+export const REPORT_FORMATS = ['html', 'pdf'] as const;
+export const ReportFormatSchema = z.enum(REPORT_FORMATS);
+export type ReportFormat = z.infer<typeof ReportFormatSchema>;
+
+export const ExportReportRequestSchema = z.object({
+  /** The runs the audit report covers, or every run of the project. */
+  runIds: z.union([z.array(IdSchema).min(1).max(1000), z.literal('all')]),
+  /** PDF needs Chromium on the machine running the back end. */
+  format: ReportFormatSchema,
+});
+export type ExportReportRequest = z.input<typeof ExportReportRequestSchema>;
+
+/** The report stored as a project artifact (also listed in the project's reports). */
+export const ExportedReportSchema = FileUrlSchema.extend({
+  artifactId: IdSchema,
+  /** Absolute path of the stored file. */
+  path: z.string(),
+  sha256: ArtifactInfoSchema.shape.sha256,
+});
+export type ExportedReport = z.infer<typeof ExportedReportSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
 // Events (main -> renderer)
 
 export const RunProgressEventSchema = RunProgressSchema.extend({
@@ -474,6 +498,7 @@ export const API_METHODS = {
   },
   artifactUrl: { request: ArtifactUrlRequestSchema, response: FileUrlSchema },
   exportArtifact: { request: ExportArtifactRequestSchema, response: z.object({ path: z.string() }) },
+  exportReport: { request: ExportReportRequestSchema, response: ExportedReportSchema },
 } as const;
 
 export type ApiMethodName = keyof typeof API_METHODS;

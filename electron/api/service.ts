@@ -1,6 +1,8 @@
 import { copyFile } from 'node:fs/promises';
 import { VetbenchError } from '../../engine/errors.js';
 import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
+import { parseRunIds } from '../report/from-store.js';
+import { storeProjectReport } from '../report/project-report.js';
 import { JOB_KINDS } from '../jobs/kinds/index.js';
 import type { JobHost } from '../jobs/job-host.js';
 import { apiParamSpecs } from '../jobs/param-specs.js';
@@ -96,6 +98,26 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
       const destination = options.allowedRoots.check(r.path);
       await copyFile(a.path, destination);
       return { path: destination };
+    },
+    exportReport: async (r) => {
+      const runIds = r.runIds === 'all' ? parseRunIds('all', store) : r.runIds;
+      const { artifact } = await storeProjectReport(store, runIds, r.format).catch((e: unknown) => {
+        // the renderPdf hint speaks of CLI options; say what to do from the app instead
+        if (e instanceof VetbenchError && e.code === 'chromium-missing')
+          throw new VetbenchError(
+            'chromium-missing',
+            e.message,
+            'Export as HTML instead, or install Chromium (Debian/Ubuntu: apt-get install chromium) or set VETBENCH_CHROMIUM to a Chromium binary, then restart Vetbench.',
+          );
+        throw e;
+      });
+      return {
+        artifactId: artifact.id,
+        url: options.fileUrl({ artifactId: artifact.id }),
+        mediaType: artifact.mediaType,
+        path: artifact.path,
+        sha256: artifact.sha256,
+      };
     },
   };
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,8 @@ beforeAll(async () => {
   fixtures = await writeJobFixtures(dir);
   child = spawn(process.execPath, [BIN, 'serve', '--project', join(dir, 'p.vbproj'), '--allow-root', dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    // no Chromium: PDF export must fail with a clear error (HTML needs none)
+    env: { ...process.env, VETBENCH_CHROMIUM: join(dir, 'no-chromium') },
   });
   const first = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
@@ -225,5 +228,21 @@ describe('vetbench serve', () => {
     ).rejects.toThrow(/outside/);
     const listed = await api.listRuns({ status: ['done'] });
     expect(listed.total).toBe(2);
+
+    // Export report: the HTML audit report of both runs, stored in the project and served like any artifact.
+    const exportedReport = await api.exportReport({ runIds: [a.id, b.id], format: 'html' });
+    expect(exportedReport.mediaType).toBe('text/html');
+    expect(exportedReport.path.startsWith(dir)).toBe(true);
+    const html = await (await fetch(new URL(exportedReport.url, origin))).text();
+    expect(html).toContain(model.fingerprint);
+    expect(html).toContain(dataset.fingerprint);
+    expect(createHash('sha256').update(html).digest('hex')).toBe(exportedReport.sha256);
+    const everyRun = await api.exportReport({ runIds: 'all', format: 'html' });
+    expect(everyRun.artifactId).not.toBe(exportedReport.artifactId);
+    const noChromium = await api.exportReport({ runIds: 'all', format: 'pdf' }).catch((e: unknown) => e);
+    expect(noChromium).toBeInstanceOf(ApiCallError);
+    expect((noChromium as ApiCallError).code).toBe('chromium-missing');
+    expect((noChromium as ApiCallError).hint).toMatch(/HTML/);
+    await expect(api.exportReport({ runIds: [9999], format: 'html' })).rejects.toThrow(ApiCallError);
   }, 120_000);
 });

@@ -61,6 +61,7 @@ export function fakeApi(handlers: Handlers): FakeApi {
     listArtifacts: call('listArtifacts'),
     artifactUrl: call('artifactUrl'),
     exportArtifact: call('exportArtifact'),
+    exportReport: call('exportReport'),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

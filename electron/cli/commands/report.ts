@@ -6,8 +6,9 @@ import type { ReportInput } from '../../../engine/report/report-input.js';
 import { parseReportInputJson } from '../../../engine/report/report-input-schema.js';
 import { renderReportHtml } from '../../../engine/report/render-html.js';
 import { softwareVersions } from '../../../engine/report/software-versions.js';
-import { reportInputFromStore, parseRunIds } from '../../report/from-store.js';
+import { parseRunIds } from '../../report/from-store.js';
 import { renderPdf } from '../../report/pdf.js';
+import { storeProjectReport } from '../../report/project-report.js';
 import { ProjectStore } from '../../store/project-store.js';
 
 interface ReportCliOptions {
@@ -95,45 +96,26 @@ export function registerReport(program: Command): void {
           'Pass e.g. --out report.pdf.',
         );
       }
+      const overrides = {
+        ...(opts.title !== undefined ? { title: opts.title } : {}),
+        ...(opts.summary !== undefined ? { summary: opts.summary } : {}),
+      };
       let input: ReportInput;
-      let store: ProjectStore | null = null;
-      let ids: number[] = [];
-      try {
-        if (opts.project !== undefined) {
-          store = ProjectStore.open(opts.project, { mustExist: true });
-          ids = parseRunIds(opts.runs, store);
-          if (ids.length === 0) {
-            throw new VetbenchError(
-              'report-no-runs',
-              `${opts.project} has no runs to report`,
-              'Run an evaluation, attack or defense first.',
-            );
-          }
-          input = await reportInputFromStore(store, ids);
-        } else {
-          input = await readReportInputFile(opts.input!);
+      if (opts.project !== undefined) {
+        // the project keeps a copy of every report it produced, with the runs it covers
+        const store = ProjectStore.open(opts.project, { mustExist: true });
+        try {
+          const ids = parseRunIds(opts.runs, store);
+          const report = await storeProjectReport(store, ids, format === '.pdf' ? 'pdf' : 'html', overrides);
+          input = report.input;
+          await writeFile(opts.out, report.content);
+        } finally {
+          store.close();
         }
-        input = {
-          ...input,
-          ...(opts.title !== undefined ? { title: opts.title } : {}),
-          ...(opts.summary !== undefined ? { summary: opts.summary } : {}),
-        };
+      } else {
+        input = { ...(await readReportInputFile(opts.input!)), ...overrides };
         const html = renderReportHtml(input);
-        const bytes = format === '.pdf' ? await renderPdf(html) : html;
-        await writeFile(opts.out, bytes);
-        if (store) {
-          // the project keeps a copy of every report it produced, with the runs it covers
-          const artifact = await store.writeArtifact(
-            null,
-            'report',
-            `report-${Date.now()}${format}`,
-            bytes,
-            format === '.pdf' ? 'application/pdf' : 'text/html',
-          );
-          store.addReport(input.title ?? `Audit report: ${input.project.name}`, artifact.id, ids);
-        }
-      } finally {
-        store?.close();
+        await writeFile(opts.out, format === '.pdf' ? await renderPdf(html) : html);
       }
       console.log(
         `wrote ${opts.out}: ${input.runs.length} run(s), ${input.metrics.length} metric row(s), ${input.images.length} figure(s)`,
