@@ -306,6 +306,14 @@ for (const { target, reason } of TARGETS)
       await shot('13-runs-filtered');
       await page.locator(`tr[data-run-id="${attackRunId}"] input[type="checkbox"]`).check();
       await page.locator(`tr[data-run-id="${resumedRunId}"] input[type="checkbox"]`).check();
+      // Export report of the two selected runs, from the keyboard.
+      await page.getByRole('button', { name: 'Export report' }).focus();
+      await page.keyboard.press('Enter');
+      const exported = page.locator('p.exported[role="status"]');
+      await exported.waitFor();
+      expect(await exported.textContent()).toMatch(/report-\d+\.html/);
+      expect(await exported.getByRole('link', { name: 'open the report' }).getAttribute('href')).toBeTruthy();
+      await shot('13b-report-exported');
       await page.getByRole('button', { name: 'Compare 2 selected' }).click();
       await page.waitForURL(/#\/compare\//);
       const table = page.locator('table.comparison');
