@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync }
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveDataset } from '../../engine/datasets/resolve.js';
 import { ELECTRON_TARGET, SERVE_TARGET, type AppTarget, type OpenedApp } from './app-targets.js';
 import { REPO_ROOT } from './serve-process.js';
 
@@ -15,12 +16,18 @@ const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 const FIXTURE_MODEL = join(REPO_ROOT, '..', 'shared', 'fixtures', 'clip-tiny-a', 'model.safetensors');
 const DEMO_DATASET = join(REPO_ROOT, 'datasets', 'demo');
 
+// A fresh clone has no demo images yet: generate them (about 30 s, once) so the browser story always runs.
+const demoProblem = await resolveDataset('demo').then(
+  () => null,
+  (e: unknown) => `the demo dataset could not be generated: ${(e as Error).message}`,
+);
+
 function unavailable(target: AppTarget): string | null {
   const reason = target.unavailable();
   if (reason) return reason;
   if (!existsSync(FIXTURE_MODEL)) return `the fixture model ${FIXTURE_MODEL} is missing`;
-  if (!existsSync(join(DEMO_DATASET, 'train')))
-    return 'the demo dataset is not generated (npx vetbench eval --model demo --dataset demo)';
+  if (demoProblem) return demoProblem;
+  if (!existsSync(join(DEMO_DATASET, 'train'))) return `the demo dataset is missing at ${DEMO_DATASET}`;
   return null;
 }
 
