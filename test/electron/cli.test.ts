@@ -1,35 +1,15 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 import { readNpyFloat32 } from '../../engine/tensor/npy.js';
 import { expectClose, FIXTURE_DIR } from '../helpers/compare.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function vetbench(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], {
-      env: { ...process.env, ...env },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const vetbench = cliRunner({ timeoutMs: 120_000 });
 
 beforeAll(() => {
   if (!existsSync(new URL('../../dist/electron/cli/main.js', import.meta.url))) {

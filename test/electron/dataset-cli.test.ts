@@ -1,31 +1,14 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 import { Rng } from '../../engine/util/rng.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const CALTECH = '/work/shared/datasets/caltech101-subset';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function vetbench(args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const vetbench = cliRunner({ timeoutMs: 120_000 });
 
 interface InspectJson {
   classes: { name: string; folder: string; count: number; counts: Record<string, number> }[];

@@ -1,28 +1,12 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-// Runs go to a throwaway project, never the user's default one.
-const DATA_HOME = mkdtempSync(join(tmpdir(), 'vetbench-demo-model-'));
-const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const REPORT = new URL('../../models/demo/clip-demo-tiny.safetensors.json', import.meta.url);
 
-async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], {
-      timeout: 300_000,
-      env: { ...process.env, XDG_DATA_HOME: DATA_HOME },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const vetbench = cliRunner({ timeoutMs: 300_000 });
 
 // One file, run in order: the first command generates the demo dataset, the others reuse it.
 describe('built-in demo model and dataset through the CLI', () => {

@@ -1,30 +1,14 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_DATA_HOME, cliRunner } from '../helpers/cli.js';
 import { parseNpy } from '../../engine/tensor/npy.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
 
-const run = promisify(execFile);
-// Runs go to a throwaway project, never the user's default one.
-const DATA_HOME = mkdtempSync(join(tmpdir(), 'vetbench-explain-data-'));
-const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
-async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], {
-      timeout: 120_000,
-      env: { ...process.env, XDG_DATA_HOME: DATA_HOME },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const vetbench = cliRunner({ timeoutMs: 120_000 });
 
 beforeAll(() => {
   if (!existsSync(new URL('../../dist/electron/cli/main.js', import.meta.url))) {
@@ -60,7 +44,7 @@ describe('vetbench explain', () => {
       run: { id: number; project: string };
     };
     // The explanation is a run of the project in the throwaway data folder; its artifacts are copied to --out.
-    expect(summary.run.project.startsWith(DATA_HOME)).toBe(true);
+    expect(summary.run.project.startsWith(TEST_DATA_HOME)).toBe(true);
     for (const name of summary.files) expect(existsSync(join(out, name)), name).toBe(true);
     expect(summary.images).toBe(3);
     expect(summary.result.block).toBe(1); // -2 on a 3-block model

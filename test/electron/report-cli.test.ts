@@ -1,28 +1,18 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 import { encodePng } from '../../engine/demo/png.js';
 import { importDatasetInto, importModelInto } from '../../electron/store/imports.js';
 import { ProjectStore } from '../../electron/store/project-store.js';
 import { chromiumPath } from '../../electron/report/pdf.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
-async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const vetbench = cliRunner({ timeoutMs: 120_000 });
 
 let dir: string;
 let project: string;

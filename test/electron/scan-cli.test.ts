@@ -1,33 +1,17 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 import { encodePng } from '../../engine/demo/png.js';
 import { MAD_TO_SIGMA, median } from '../../engine/scan/anomaly-index.js';
 import { MARGIN_SPREAD_FLOOR } from '../../engine/scan/backdoor-scan.js';
 import { Rng } from '../../engine/util/rng.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
 
-const run = promisify(execFile);
-// Runs go to a throwaway project, never the user's default one.
-const DATA_HOME = mkdtempSync(join(tmpdir(), 'vetbench-scan-data-'));
-const BIN = new URL('../../bin/vetbench.js', import.meta.url).pathname;
 const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
-async function vetbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], {
-      timeout: 280_000,
-      env: { ...process.env, XDG_DATA_HOME: DATA_HOME },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const vetbench = cliRunner({ timeoutMs: 280_000 });
 
 function writeColourDataset(): string {
   const root = mkdtempSync(join(tmpdir(), 'vetbench-scan-'));
