@@ -22,7 +22,7 @@ import { loadTrigger, saveTrigger } from '../../engine/triggers/trigger-file.js'
 import type { Trigger, TriggerFamily } from '../../engine/triggers/trigger.js';
 import type { HostTensor } from '../../engine/tensor/host-tensor.js';
 import { Rng } from '../../engine/util/rng.js';
-import { TOY_CONFIG, writeToyDataset } from './attacks-toy-data.js';
+import { TOY_CONFIG, writeToyDataset } from '../helpers/toy-data.js';
 
 function randomImage(resolution: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -12,7 +12,7 @@ import { resolveParams } from '../../engine/methods/params.js';
 import { cocoopClassifier } from '../../engine/prompts/cocoop-classifier.js';
 import { initCocoopLearner, metaNetForward, metaNetHidden } from '../../engine/prompts/cocoop-learner.js';
 import { Rng } from '../../engine/util/rng.js';
-import { TOY_CONFIG } from './attacks-toy-data.js';
+import { TOY_CONFIG } from '../helpers/toy-data.js';
 
 function randomPixels(n: number, r: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TOY_CONFIG, writeToyDataset } from '../helpers/toy-data.js';
 import { poisoningAttack } from '../../engine/attacks/poisoning-attack.js';
 import { createEncoder } from '../../engine/clip/clip-encoder.js';
 import type { ClipConfig } from '../../engine/clip/config.js';
@@ -11,42 +12,14 @@ import { importDataset } from '../../engine/datasets/import-dataset.js';
 import type { Dataset } from '../../engine/datasets/dataset.js';
 import { measurePromptDefense } from '../../engine/defenses/prompt-tuning-eval.js';
 import { rvptDefense } from '../../engine/defenses/rvpt/rvpt-defense.js';
-import { encodePng } from '../../engine/demo/png.js';
 import { resolveParams } from '../../engine/methods/params.js';
 import { badnetTrigger } from '../../engine/triggers/badnet.js';
 import { Rng } from '../../engine/util/rng.js';
 
 // Four colour classes of 16x16 images and a very small CLIP (2 vision blocks): backdoor it with a BadNet
 // patch, then RVPT with 16 clean shots per class must bring the attack success down.
-const COLOURS: [string, [number, number, number]][] = [
-  ['red', [220, 30, 30]],
-  ['green', [30, 200, 40]],
-  ['blue', [30, 50, 220]],
-  ['yellow', [230, 220, 30]],
-];
-const config: ClipConfig = {
-  embedDim: 16,
-  vision: { width: 64, layers: 2, heads: 1, patchSize: 4, imageResolution: 16 },
-  text: { width: 64, layers: 1, heads: 1, contextLength: 8, vocabSize: 49408 },
-};
+const config: ClipConfig = { ...TOY_CONFIG, vision: { ...TOY_CONFIG.vision, layers: 2 } };
 const TEMPLATE = 'a {} square.';
-
-function writeToyDataset(): string {
-  const root = mkdtempSync(join(tmpdir(), 'vetbench-rvpt-'));
-  const rng = new Rng(3);
-  for (const split of ['train', 'test']) {
-    for (const [name, rgb] of COLOURS) {
-      mkdirSync(join(root, split, name), { recursive: true });
-      for (let i = 0; i < (split === 'train' ? 24 : 12); i++) {
-        const px = new Uint8Array(16 * 16 * 3);
-        for (let p = 0; p < 256; p++)
-          for (let c = 0; c < 3; c++) px[p * 3 + c] = Math.max(0, Math.min(255, rgb[c]! + rng.normal() * 20));
-        writeFileSync(join(root, split, name, `${name}_${i}.png`), encodePng(16, 16, px));
-      }
-    }
-  }
-  return root;
-}
 
 async function backdooredToy(dataset: Dataset, target: number) {
   const weights = initClipWeights(config, new Rng(4));
@@ -71,7 +44,7 @@ async function backdooredToy(dataset: Dataset, target: number) {
 
 describe('RVPT end to end on a very small backdoored CLIP', () => {
   it('lowers ASR, keeps CA, reports per-epoch metrics, and resumes exactly from a checkpoint', async () => {
-    const dataset = await importDataset(writeToyDataset());
+    const dataset = await importDataset(writeToyDataset(24, 12, 'vetbench-rvpt-'));
     const target = dataset.classes.findIndex((c) => c.name === 'green');
     const { weights, trigger } = await backdooredToy(dataset, target);
     const params = resolveParams('rvpt', rvptDefense.params, {
