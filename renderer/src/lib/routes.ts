@@ -8,6 +8,7 @@ export type Route =
   | { readonly name: 'models' }
   | { readonly name: 'datasets' }
   | { readonly name: 'vet' }
+  | { readonly name: 'explain' }
   | { readonly name: 'wizard'; readonly kind: WizardKind }
   | { readonly name: 'runs' }
   | { readonly name: 'run'; readonly runId: number }
@@ -23,6 +24,8 @@ export function parseRoute(hash: string): Route {
       return { name: 'datasets' };
     case 'vet':
       return { name: 'vet' };
+    case 'explain':
+      return { name: 'explain' };
     case 'attack':
       return { name: 'wizard', kind: 'attack' };
     case 'defend':

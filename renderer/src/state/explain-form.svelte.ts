@@ -1,0 +1,171 @@
+/**
+ * The Explain screen's form: explanation method (Grad-CAM, attention, rollout, embedding map, PR curves),
+ * model with an optional prompt file, dataset, an optional trigger (a family, or the trigger an attack run
+ * saved) with its target class, the method's generated parameter form and the seed; starts one explain run.
+ */
+import type {
+  ApiClient,
+  ApiError,
+  MethodInfo,
+  RunSummary,
+  StartRunRequest,
+  TriggerChoice,
+  TriggerInfo,
+} from '../../../electron/api/contract.js';
+import { toDisplayError } from '../lib/display-error.js';
+import { ParamForm } from './param-form.svelte.js';
+
+const MAX_SEED = 2 ** 31 - 1;
+
+export type TriggerSource = 'none' | 'family' | 'artifact';
+
+/** Explanations that compare the model without and with the prompt file instead of explaining one of them. */
+const COMPARING_METHODS: readonly string[] = ['embedding-map', 'pr'];
+
+export class ExplainForm {
+  private readonly api: ApiClient;
+  readonly methods: readonly MethodInfo[];
+  /** Trigger families built from parameters alone (optimised ones come from their attack run's artifact). */
+  readonly families: readonly TriggerInfo[];
+  readonly familyForms: Readonly<Record<string, ParamForm>>;
+
+  modelId = $state<number | null>(null);
+  datasetId = $state<number | null>(null);
+  methodId = $state<string | null>(null);
+  promptsArtifactId = $state<number | null>(null);
+  triggerSource = $state<TriggerSource>('none');
+  family = $state('');
+  triggerArtifactId = $state<number | null>(null);
+  target = $state('');
+  seedText = $state('0');
+  label = $state('');
+  submitting = $state(false);
+  error = $state<ApiError | null>(null);
+  form = $state<ParamForm>(new ParamForm({}));
+  /** Set once the analyst picks a trigger source, so suggestions stop overriding the choice. */
+  private triggerTouched = false;
+
+  readonly method: MethodInfo | undefined;
+  /** True when the chosen method compares the model without and with the prompt file. */
+  readonly compares: boolean;
+
+  readonly seedError = $derived.by(() => {
+    const seed = Number(this.seedText.trim());
+    if (this.seedText.trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)
+      return `A whole number from 0 to ${MAX_SEED}.`;
+    return null;
+  });
+
+  /** Why the run cannot start yet, in words; null when it can. */
+  readonly blocker = $derived.by((): string | null => {
+    if (this.modelId === null) return 'Choose a model.';
+    if (this.datasetId === null) return 'Choose a dataset.';
+    if (!this.method) return 'Choose an explanation method.';
+    if (this.triggerSource === 'family' && this.family === '') return 'Choose a trigger family.';
+    if (this.triggerSource === 'artifact' && this.triggerArtifactId === null)
+      return 'Choose the trigger an attack run saved.';
+    if (this.triggerSource !== 'none' && this.target === '') return 'Choose the target class of the trigger.';
+    if (this.triggerSource === 'family' && !this.familyForms[this.family]?.valid)
+      return 'Fix the highlighted trigger parameters.';
+    if (!this.form.valid) return 'Fix the highlighted parameters.';
+    if (this.seedError) return 'Fix the seed.';
+    return null;
+  });
+
+  constructor(api: ApiClient, methods: readonly MethodInfo[], triggers: readonly TriggerInfo[]) {
+    this.api = api;
+    this.methods = methods;
+    this.families = triggers.filter((t) => t.needsModel !== true);
+    this.familyForms = Object.fromEntries(this.families.map((t) => [t.id, new ParamForm(t.params)]));
+    this.method = $derived(this.methods.find((m) => m.id === this.methodId));
+    this.compares = $derived(this.methodId !== null && COMPARING_METHODS.includes(this.methodId));
+    const first = methods[0];
+    if (first) this.chooseMethod(first.id);
+  }
+
+  chooseMethod(id: string): void {
+    this.methodId = id;
+    this.form = new ParamForm(this.methods.find((m) => m.id === id)?.params ?? {});
+  }
+
+  /** A prompt file belongs to one model: changing the model drops it. */
+  chooseModel(id: number | null): void {
+    if (id !== this.modelId) this.promptsArtifactId = null;
+    this.modelId = id;
+  }
+
+  /** Class names differ between datasets: changing the dataset drops the target. */
+  chooseDataset(id: number | null): void {
+    if (id !== this.datasetId) this.target = '';
+    this.datasetId = id;
+  }
+
+  chooseTriggerSource(source: TriggerSource): void {
+    this.triggerTouched = true;
+    this.triggerSource = source;
+    if (source === 'none') this.target = '';
+  }
+
+  /** Picking an attack's saved trigger also picks the class that attack forces. */
+  chooseTriggerArtifact(artifactId: number | null, target: string | null): void {
+    this.triggerArtifactId = artifactId;
+    if (target) this.target = target;
+  }
+
+  /**
+   * A model made by an attack run suggests that run's saved trigger and target (what an auditor explains
+   * first), until the analyst picks a trigger source themselves.
+   */
+  suggestTrigger(option: { readonly artifactId: number; readonly target: string | null } | undefined): void {
+    if (!option || this.triggerTouched || this.triggerSource !== 'none') return;
+    this.triggerSource = 'artifact';
+    this.chooseTriggerArtifact(option.artifactId, option.target);
+  }
+
+  /** The model and dataset default to the first of each once they are known. */
+  preselect(modelId: number | undefined, datasetId: number | undefined): void {
+    if (this.modelId === null && modelId !== undefined) this.modelId = modelId;
+    if (this.datasetId === null && datasetId !== undefined) this.datasetId = datasetId;
+  }
+
+  trigger(): TriggerChoice | undefined {
+    if (this.triggerSource === 'family' && this.family !== '')
+      return { source: 'family', family: this.family, params: this.familyForms[this.family]?.values() ?? {} };
+    if (this.triggerSource === 'artifact' && this.triggerArtifactId !== null)
+      return { source: 'artifact', artifactId: this.triggerArtifactId };
+    return undefined;
+  }
+
+  request(): StartRunRequest | null {
+    const params = this.form.values();
+    if (this.blocker || !params || !this.method || this.modelId === null || this.datasetId === null)
+      return null;
+    const trigger = this.trigger();
+    return {
+      kind: 'explain',
+      method: this.method.id,
+      modelId: this.modelId,
+      datasetId: this.datasetId,
+      ...(trigger ? { trigger, target: this.target } : {}),
+      ...(this.promptsArtifactId !== null ? { promptsArtifactId: this.promptsArtifactId } : {}),
+      seed: Number(this.seedText.trim()),
+      params,
+      ...(this.label.trim() ? { label: this.label.trim() } : {}),
+    };
+  }
+
+  async submit(): Promise<RunSummary | null> {
+    const request = this.request();
+    if (!request) return null;
+    this.submitting = true;
+    this.error = null;
+    try {
+      return await this.api.startRun(request);
+    } catch (e) {
+      this.error = toDisplayError(e);
+      return null;
+    } finally {
+      this.submitting = false;
+    }
+  }
+}
