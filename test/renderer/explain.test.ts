@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  ArtifactInfo,
+  ListRunsRequest,
+  MethodInfo,
+  StartRunRequest,
+  TriggerInfo,
+} from '../../electron/api/contract.js';
+import { ExplainForm } from '../../renderer/src/state/explain-form.svelte.js';
+import { ExplainSources } from '../../renderer/src/state/explain-sources.svelte.js';
+import { fakeApi, runSummary } from './fake-api.js';
+
+const GRADCAM: MethodInfo = {
+  id: 'gradcam',
+  title: 'Grad-CAM (ViT)',
+  kind: 'explain',
+  summary: '',
+  paper: 'Selvaraju et al. 2017',
+  params: {
+    count: { kind: 'integer', default: 8, min: 1, max: 100_000, help: 'images' },
+    block: { kind: 'integer', default: -2, min: -64, max: 63, help: 'block' },
+  },
+  needsTarget: false,
+  acceptsTrigger: true,
+};
+const PR: MethodInfo = { ...GRADCAM, id: 'pr', title: 'PR curves', params: {} };
+
+const TRIGGERS: TriggerInfo[] = [
+  {
+    id: 'badnet',
+    title: 'BadNet patch',
+    summary: '',
+    paper: '',
+    params: { patchSize: { kind: 'integer', default: 16, min: 1, max: 224, help: 'side' } },
+  },
+  { id: 'badclip', title: 'BadCLIP patch', summary: '', paper: '', params: {}, needsModel: true },
+];
+
+function artifact(id: number, runId: number, kind: ArtifactInfo['kind'], name: string): ArtifactInfo {
+  return {
+    id,
+    runId,
+    kind,
+    name,
+    mediaType: 'application/octet-stream',
+    bytes: 1,
+    sha256: '0'.repeat(64),
+    createdAt: 0,
+  };
+}
+
+describe('explain form', () => {
+  it('says what is missing, then sends an explain run with the trigger family and its target', async () => {
+    const fake = fakeApi({ startRun: () => runSummary(7, { kind: 'explain', status: 'queued' }) });
+    const form = new ExplainForm(fake.api, [GRADCAM, PR], TRIGGERS);
+    expect(form.methodId).toBe('gradcam');
+    // Optimised triggers need their attack run's artifact: not offered as a family.
+    expect(form.families.map((t) => t.id)).toEqual(['badnet']);
+    expect(form.blocker).toBe('Choose a model.');
+    form.preselect(1, 2);
+    expect(form.blocker).toBeNull();
+    form.chooseTriggerSource('family');
+    expect(form.blocker).toBe('Choose a trigger family.');
+    form.family = 'badnet';
+    expect(form.blocker).toBe('Choose the target class of the trigger.');
+    form.target = 'banana';
+    form.familyForms.badnet!.set('patchSize', '0');
+    expect(form.blocker).toBe('Fix the highlighted trigger parameters.');
+    form.familyForms.badnet!.set('patchSize', '8');
+    form.form.set('count', '2.5');
+    expect(form.blocker).toBe('Fix the highlighted parameters.');
+    form.form.set('count', '2');
+    form.seedText = 'x';
+    expect(form.blocker).toBe('Fix the seed.');
+    form.seedText = '3';
+    expect(form.blocker).toBeNull();
+    expect((await form.submit())?.id).toBe(7);
+    expect(fake.calls[0]?.request).toEqual({
+      kind: 'explain',
+      method: 'gradcam',
+      modelId: 1,
+      datasetId: 2,
+      trigger: { source: 'family', family: 'badnet', params: { patchSize: 8 } },
+      target: 'banana',
+      seed: 3,
+      params: { count: 2, block: -2 },
+    } satisfies StartRunRequest);
+  });
+
+  it("sends an attack run's saved trigger and a prompt file; a new model drops the prompt file", () => {
+    const form = new ExplainForm(fakeApi({}).api, [GRADCAM, PR], TRIGGERS);
+    form.preselect(1, 2);
+    form.chooseMethod('pr');
+    expect(form.compares).toBe(true);
+    form.chooseTriggerSource('artifact');
+    expect(form.blocker).toBe('Choose the trigger an attack run saved.');
+    form.chooseTriggerArtifact(40, 'banana');
+    form.promptsArtifactId = 55;
+    expect(form.request()).toEqual({
+      kind: 'explain',
+      method: 'pr',
+      modelId: 1,
+      datasetId: 2,
+      trigger: { source: 'artifact', artifactId: 40 },
+      target: 'banana',
+      promptsArtifactId: 55,
+      seed: 0,
+      params: {},
+    });
+    form.chooseModel(9);
+    expect(form.promptsArtifactId).toBeNull();
+    form.chooseDataset(4);
+    expect(form.target).toBe('');
+    form.chooseTriggerSource('none');
+    expect(form.request()?.trigger).toBeUndefined();
+    expect(form.request()?.target).toBeUndefined();
+  });
+
+  it('suggests the trigger of the attack that made the model until the analyst picks one', () => {
+    const form = new ExplainForm(fakeApi({}).api, [GRADCAM], TRIGGERS);
+    form.suggestTrigger({ artifactId: 40, target: 'banana' });
+    expect([form.triggerSource, form.triggerArtifactId, form.target]).toEqual(['artifact', 40, 'banana']);
+    form.chooseTriggerSource('none');
+    form.suggestTrigger({ artifactId: 41, target: 'apple' });
+    expect([form.triggerSource, form.triggerArtifactId, form.target]).toEqual(['none', 40, '']);
+  });
+});
+
+describe('explain sources', () => {
+  it('collects attack triggers, defense prompt files per model and the recent explanations', async () => {
+    const requests: ListRunsRequest[] = [];
+    const fake = fakeApi({
+      listRuns: (r) => {
+        requests.push(r);
+        return r.kind?.includes('explain')
+          ? { runs: [runSummary(9, { kind: 'explain', method: 'gradcam', status: 'done' })], total: 1 }
+          : {
+              runs: [
+                runSummary(3, { kind: 'attack', method: 'badnet', target: 'banana', status: 'done' }),
+                runSummary(5, { kind: 'defense', method: 'rvpt', modelId: 2, target: null, status: 'done' }),
+              ],
+              total: 2,
+            };
+      },
+      listArtifacts: ({ runId }) => ({
+        artifacts:
+          runId === 3
+            ? [
+                artifact(30, 3, 'weights', 'weights.safetensors'),
+                artifact(31, 3, 'trigger', 'trigger.safetensors'),
+              ]
+            : [artifact(50, 5, 'prompt', 'prompts.safetensors'), artifact(51, 5, 'report', 'report.json')],
+      }),
+    });
+    const sources = new ExplainSources(fake.api);
+    await sources.load();
+    expect(sources.error).toBeNull();
+    expect(requests[0]).toMatchObject({ kind: ['attack', 'defense'], status: ['done'] });
+    expect(sources.triggers).toEqual([
+      { artifactId: 31, runId: 3, runLabel: 'run 3', method: 'badnet', target: 'banana' },
+    ]);
+    expect(sources.triggerOfRun(3)?.artifactId).toBe(31);
+    expect(sources.triggerOfRun(null)).toBeUndefined();
+    expect(sources.promptsFor(2).map((p) => p.artifactId)).toEqual([50]);
+    expect(sources.promptsFor(1)).toEqual([]);
+    expect(sources.recent.map((r) => r.id)).toEqual([9]);
+  });
+
+  it('keeps the API error to show', async () => {
+    const sources = new ExplainSources(fakeApi({}).api);
+    await sources.load();
+    expect(sources.loaded).toBe(false);
+    expect(sources.error?.code).toBe('not-faked');
+  });
+});
