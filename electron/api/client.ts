@@ -7,11 +7,11 @@ import {
   API_METHOD_NAMES,
   API_METHODS,
   ApiCallError,
-  ApiEventSchema,
   ApiReplySchema,
+  ClientEventSchema,
   describeIssues,
   type ApiClient,
-  type ApiEventListener,
+  type ClientEventListener,
   type ApiMethodName,
 } from './contract.js';
 
@@ -42,7 +42,7 @@ function unwrap(method: ApiMethodName, raw: unknown): unknown {
 }
 
 export function createApiClient(transport: ApiTransport): ApiClient {
-  const listeners = new Set<ApiEventListener>();
+  const listeners = new Set<ClientEventListener>();
   let stopListening: (() => void) | null = null;
   const methods = Object.fromEntries(
     API_METHOD_NAMES.map((method) => [
@@ -52,10 +52,10 @@ export function createApiClient(transport: ApiTransport): ApiClient {
   );
   return {
     ...(methods as Omit<ApiClient, 'subscribe'>),
-    subscribe(listener: ApiEventListener): () => void {
+    subscribe(listener: ClientEventListener): () => void {
       listeners.add(listener);
       stopListening ??= transport.listen((raw) => {
-        const event = ApiEventSchema.safeParse(raw);
+        const event = ClientEventSchema.safeParse(raw);
         if (!event.success) return; // an event type this client does not know: newer back end
         for (const l of listeners) l(event.data);
       });

@@ -17,6 +17,7 @@ export function buildComparison(
   names: { model(id: number): string; dataset(id: number): string },
   onlyDifferences: boolean,
   id: number | null,
+  name: string | null = null,
 ): Comparison {
   const paramKeys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort();
   const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.finalMetrics)))].sort();
@@ -59,5 +60,5 @@ export function buildComparison(
     ),
   );
   const keep = (r: ComparisonRow): boolean => !onlyDifferences || r.differs;
-  return { id, runs: [...runs], params: settings.filter(keep), metrics: metrics.filter(keep) };
+  return { id, name, runs: [...runs], params: settings.filter(keep), metrics: metrics.filter(keep) };
 }

@@ -81,6 +81,31 @@ export const ProjectInfoSchema = z.object({
 });
 export type ProjectInfo = z.infer<typeof ProjectInfoSchema>;
 
+/** A project file opened before (the recent list), newest first. */
+export const RecentProjectSchema = z.object({
+  path: z.string(),
+  name: z.string(),
+  openedAt: TimestampSchema,
+  /** False when the file was moved or deleted since. */
+  exists: z.boolean(),
+  /** The project the app shows now. */
+  current: z.boolean(),
+  /**
+   * Runs still queued or running in this Vetbench for that project: switching away keeps them going in the
+   * background, tied to their own project.
+   */
+  activeRuns: z.number().int().nonnegative(),
+});
+export type RecentProject = z.infer<typeof RecentProjectSchema>;
+
+export const OpenProjectRequestSchema = z.object({
+  /** A project file (.vbproj); must lie inside an allowed folder. */
+  path: z.string().min(1),
+  /** Create a new, empty project there (the file must not exist yet) instead of opening an existing one. */
+  create: z.boolean().default(false),
+});
+export type OpenProjectRequest = z.input<typeof OpenProjectRequestSchema>;
+
 // ---------------------------------------------------------------------------------------------------------
 // Models
 
@@ -172,7 +197,7 @@ export type ImportDatasetRequest = z.infer<typeof ImportDatasetRequestSchema>;
 // Methods
 
 /** What a run does. Triggers are not runs: they are chosen inside attack and eval runs. */
-export const RUN_KINDS = ['attack', 'defense', 'scan', 'explain', 'eval'] as const;
+export const RUN_KINDS = ['attack', 'defense', 'scan', 'explain', 'eval', 'pretrain'] as const;
 export const RunKindSchema = z.enum(RUN_KINDS);
 export type RunKind = z.infer<typeof RunKindSchema>;
 
@@ -370,6 +395,8 @@ export type ComparisonRow = z.infer<typeof ComparisonRowSchema>;
 export const ComparisonSchema = z.object({
   /** Set when saved. */
   id: IdSchema.nullable(),
+  /** The saved comparison's name (absent or null when not saved). */
+  name: z.string().nullable().optional(),
   runs: z.array(RunSummarySchema),
   /** Method, model, dataset, seed, target, then each parameter. */
   params: z.array(ComparisonRowSchema),
@@ -377,6 +404,20 @@ export const ComparisonSchema = z.object({
   metrics: z.array(ComparisonRowSchema),
 });
 export type Comparison = z.infer<typeof ComparisonSchema>;
+
+/** A comparison saved in the project (its runs; the table is rebuilt from them when reopened). */
+export const SavedComparisonSchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  runIds: z.array(IdSchema),
+  createdAt: TimestampSchema,
+});
+export type SavedComparison = z.infer<typeof SavedComparisonSchema>;
+
+export const OpenComparisonRequestSchema = z.object({
+  comparisonId: IdSchema,
+  onlyDifferences: z.boolean().default(false),
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Files
@@ -396,9 +437,13 @@ export const DatasetImageUrlRequestSchema = z.object({
 });
 export const ExportArtifactRequestSchema = z.object({
   artifactId: IdSchema,
-  /** Destination file; must lie inside an allowed folder. */
-  path: z.string().min(1),
+  /**
+   * Destination file, or an existing folder to put it in; must lie inside an allowed folder. Absent: the
+   * `exports` folder beside the project file. Existing files are never overwritten.
+   */
+  path: z.string().min(1).optional(),
 });
+export type ExportArtifactRequest = z.input<typeof ExportArtifactRequestSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Reports
@@ -457,6 +502,12 @@ export const RunStatusEventSchema = z.object({
   error: ApiErrorSchema.nullable(),
 });
 
+/** Another project was opened (by this window or another one): every screen reloads. */
+export const ProjectOpenedEventSchema = z.object({
+  type: z.literal('project-opened'),
+  project: ProjectInfoSchema,
+});
+
 export const ApiEventSchema = z.discriminatedUnion('type', [
   RunProgressEventSchema,
   RunMetricEventSchema,
@@ -465,6 +516,17 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
   RunCheckpointEventSchema,
   RunStatusEventSchema,
 ]);
+
+/** What a client's `subscribe` delivers: the run events of the shown project, and project switches. */
+export const ClientEventSchema = z.discriminatedUnion('type', [
+  RunProgressEventSchema,
+  RunMetricEventSchema,
+  RunLogEventSchema,
+  RunArtifactEventSchema,
+  RunCheckpointEventSchema,
+  RunStatusEventSchema,
+  ProjectOpenedEventSchema,
+]);
 export type ApiEvent = z.infer<typeof ApiEventSchema>;
 export type RunProgressEvent = z.infer<typeof RunProgressEventSchema>;
 export type RunMetricEvent = z.infer<typeof RunMetricEventSchema>;
@@ -472,6 +534,9 @@ export type RunLogEvent = z.infer<typeof RunLogEventSchema>;
 export type RunArtifactEvent = z.infer<typeof RunArtifactEventSchema>;
 export type RunCheckpointEvent = z.infer<typeof RunCheckpointEventSchema>;
 export type RunStatusEvent = z.infer<typeof RunStatusEventSchema>;
+export type ProjectOpenedEvent = z.infer<typeof ProjectOpenedEventSchema>;
+export type ClientEvent = z.infer<typeof ClientEventSchema>;
+export type ClientEventListener = (event: ClientEvent) => void;
 
 // ---------------------------------------------------------------------------------------------------------
 // The method table: one entry per call, request and response schema. Transports are generic over it.
@@ -480,6 +545,8 @@ const Empty = z.object({}).strict();
 
 export const API_METHODS = {
   getProject: { request: Empty, response: ProjectInfoSchema },
+  listProjects: { request: Empty, response: z.object({ projects: z.array(RecentProjectSchema) }) },
+  openProject: { request: OpenProjectRequestSchema, response: ProjectInfoSchema },
   listModels: { request: Empty, response: z.object({ models: z.array(ModelSummarySchema) }) },
   importModel: { request: ImportModelRequestSchema, response: ModelSummarySchema },
   listDatasets: { request: Empty, response: z.object({ datasets: z.array(DatasetSummarySchema) }) },
@@ -492,6 +559,11 @@ export const API_METHODS = {
   cancelRun: { request: RunIdRequestSchema, response: RunSummarySchema },
   resumeRun: { request: RunIdRequestSchema, response: RunSummarySchema },
   compareRuns: { request: CompareRunsRequestSchema, response: ComparisonSchema },
+  listComparisons: {
+    request: Empty,
+    response: z.object({ comparisons: z.array(SavedComparisonSchema) }),
+  },
+  openComparison: { request: OpenComparisonRequestSchema, response: ComparisonSchema },
   listArtifacts: {
     request: RunIdRequestSchema,
     response: z.object({ artifacts: z.array(ArtifactInfoSchema) }),
@@ -514,12 +586,13 @@ export type ApiEventListener = (event: ApiEvent) => void;
 
 /**
  * The one interface the renderer talks to. Failed calls reject with an `ApiCallError` carrying `ApiError`.
- * `subscribe` delivers every event of the project until the returned function is called.
+ * `subscribe` delivers every event of the shown project, and `project-opened` when another project is
+ * opened, until the returned function is called.
  */
 export type ApiClient = {
   readonly [M in ApiMethodName]: (request: ApiRequest<M>) => Promise<ApiResponse<M>>;
 } & {
-  subscribe(listener: ApiEventListener): () => void;
+  subscribe(listener: ClientEventListener): () => void;
 };
 
 /** The rejection of a failed call, on both transports. */

@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import type { ProjectStore } from '../store/project-store.js';
-import { HTTP_API_PREFIX, HTTP_EVENTS_PATH, TOKEN_HEADER, type ApiEvent, type ApiReply } from './contract.js';
+import {
+  HTTP_API_PREFIX,
+  HTTP_EVENTS_PATH,
+  TOKEN_HEADER,
+  type ApiReply,
+  type ClientEvent,
+} from './contract.js';
 import { dispatch, type ApiHandlers } from './service.js';
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -24,10 +30,11 @@ const STATIC_TYPES: Record<string, string> = {
 };
 
 export interface ServeOptions {
-  readonly store: ProjectStore;
+  /** The shown project's store, or a function returning it (the project can be switched). */
+  readonly store: ProjectStore | (() => ProjectStore);
   /** Built lazily, once the transport knows its token (file URLs carry it). */
   readonly handlers: (fileUrl: (path: string) => string) => ApiHandlers;
-  readonly subscribe: (listener: (event: ApiEvent) => void) => () => void;
+  readonly subscribe: (listener: (event: ClientEvent) => void) => () => void;
   /** The built renderer (vite output); a page explaining how to build it is served when absent. */
   readonly rendererDir: string;
   readonly port?: number;
@@ -102,6 +109,8 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
   let allowedHosts: string[] = [];
   const withToken = (path: string): string => `${path}${path.includes('?') ? '&' : '?'}token=${token}`;
   const handlers = options.handlers(withToken);
+  const currentStore = (): ProjectStore =>
+    typeof options.store === 'function' ? options.store() : options.store;
 
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => {
@@ -193,7 +202,7 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
   function sendArtifact(res: ServerResponse, id: number): void {
     let file: { path: string; mediaType: string; bytes: number };
     try {
-      file = options.store.getArtifact(id);
+      file = currentStore().getArtifact(id);
     } catch {
       return refuse(
         res,
@@ -212,7 +221,7 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
   async function sendDatasetImage(res: ServerResponse, datasetId: number, imageId: string): Promise<void> {
     let source: string;
     try {
-      source = options.store.getDataset(datasetId).root;
+      source = currentStore().getDataset(datasetId).root;
     } catch {
       return refuse(
         res,

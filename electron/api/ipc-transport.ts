@@ -9,7 +9,7 @@ import {
   API_METHOD_NAMES,
   IPC_CHANNEL_PREFIX,
   IPC_EVENT_CHANNEL,
-  type ApiEvent,
+  type ClientEvent,
   type ApiReply,
 } from './contract.js';
 import { dispatch, type ApiHandlers } from './service.js';
@@ -64,7 +64,7 @@ export function registerIpcApi(
 
 /** Sends every event to the window while it exists; returns the unsubscribe function. */
 export function forwardEvents(
-  subscribe: (listener: (event: ApiEvent) => void) => () => void,
+  subscribe: (listener: (event: ClientEvent) => void) => () => void,
   webContents: Pick<WebContents, 'send' | 'isDestroyed'>,
 ): () => void {
   const unsubscribe = subscribe((event) => {

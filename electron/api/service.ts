@@ -1,4 +1,6 @@
-import { copyFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { copyFile, constants as fsConstants, mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import { VetbenchError } from '../../engine/errors.js';
 import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
 import { parseRunIds } from '../report/from-store.js';
@@ -8,6 +10,7 @@ import type { JobHost } from '../jobs/job-host.js';
 import { apiParamSpecs } from '../jobs/param-specs.js';
 import { importDatasetInto, importModelInto } from '../store/imports.js';
 import type { ProjectStore } from '../store/project-store.js';
+import { projectNameOf } from '../store/recent-projects.js';
 import { AllowedRoots } from './allowed-roots.js';
 import { buildComparison } from './compare-runs.js';
 import {
@@ -18,6 +21,8 @@ import {
   type ApiParsedRequest,
   type ApiReply,
   type ApiResponse,
+  type ProjectInfo,
+  type RecentProject,
 } from './contract.js';
 
 /** One handler per API call, receiving the validated request. */
@@ -30,6 +35,28 @@ export interface ServiceOptions {
   readonly allowedRoots: AllowedRoots;
   /** How the transport lets the renderer fetch a file: an artifact, or an image of a dataset. */
   readonly fileUrl: (file: { artifactId: number } | { datasetId: number; imageId: string }) => string;
+  /** Switching projects (recent list, open, create); without it only the one project is listed. */
+  readonly projects?: ProjectSwitcher;
+}
+
+/** What the service needs to list and switch projects (see ProjectSessions). */
+export interface ProjectSwitcher {
+  list(): RecentProject[];
+  /** `path` was checked against the allowed folders already. */
+  open(path: string, create: boolean): Promise<ProjectInfo>;
+}
+
+/** The folder artifacts are exported to when no destination is given: beside the project file. */
+export function defaultExportFolder(projectPath: string): string {
+  return join(dirname(projectPath), `${projectNameOf(projectPath)}-exports`);
+}
+
+/** `wanted`, or the same name with -2, -3 ... before the extension: an export never overwrites a file. */
+export function freeFileName(wanted: string): string {
+  if (!existsSync(wanted)) return wanted;
+  const ext = extname(wanted);
+  const stem = wanted.slice(0, wanted.length - ext.length);
+  for (let n = 2; ; n++) if (!existsSync(`${stem}-${n}${ext}`)) return `${stem}-${n}${ext}`;
 }
 
 /** The API on top of the project store and the job host; both transports call these handlers. */
@@ -37,6 +64,27 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
   const allowed = (path: string): string => (path === 'demo' ? path : options.allowedRoots.check(path));
   return {
     getProject: async () => store.info(),
+    listProjects: async () => ({
+      projects: options.projects?.list() ?? [
+        {
+          path: store.path,
+          name: projectNameOf(store.path),
+          openedAt: Date.now(),
+          exists: true,
+          current: true,
+          activeRuns: store.info().counts.running,
+        },
+      ],
+    }),
+    openProject: async (r) => {
+      if (!options.projects)
+        throw new VetbenchError(
+          'project-switch-unavailable',
+          'this Vetbench serves one project only',
+          'Restart it with --project <file> to work on another project.',
+        );
+      return options.projects.open(allowed(r.path), r.create);
+    },
     listModels: async () => ({ models: store.listModels() }),
     importModel: async (r) => importModelInto(store, allowed(r.path), r.name),
     listDatasets: async () => ({ datasets: store.listDatasets() }),
@@ -83,6 +131,29 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
         { model: (i) => models.get(i) ?? `model ${i}`, dataset: (i) => datasets.get(i) ?? `dataset ${i}` },
         r.onlyDifferences,
         id,
+        r.saveAs ?? null,
+      );
+    },
+    listComparisons: async () => ({ comparisons: store.listComparisons().reverse() }),
+    openComparison: async (r) => {
+      const saved = store.listComparisons().find((c) => c.id === r.comparisonId);
+      if (!saved)
+        throw new VetbenchError(
+          'comparison-not-found',
+          `there is no saved comparison ${r.comparisonId} in this project`,
+          'Pick one from the list of saved comparisons.',
+        );
+      const runs = store.getRuns(saved.runIds);
+      const params = saved.runIds.map((id) => store.runDetails(id).params);
+      const models = new Map(store.listModels().map((m) => [m.id, m.name]));
+      const datasets = new Map(store.listDatasets().map((d) => [d.id, d.name]));
+      return buildComparison(
+        runs,
+        params,
+        { model: (i) => models.get(i) ?? `model ${i}`, dataset: (i) => datasets.get(i) ?? `dataset ${i}` },
+        r.onlyDifferences,
+        saved.id,
+        saved.name,
       );
     },
     listArtifacts: async ({ runId }) => {
@@ -95,8 +166,39 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
     },
     exportArtifact: async (r) => {
       const a = store.getArtifact(r.artifactId);
-      const destination = options.allowedRoots.check(r.path);
-      await copyFile(a.path, destination);
+      const fileName = `${a.runId === null ? 'project' : `run-${a.runId}`}-${basename(a.name)}`;
+      let destination: string;
+      if (r.path === undefined) {
+        const folder = options.allowedRoots.check(defaultExportFolder(store.path));
+        await mkdir(folder, { recursive: true });
+        destination = freeFileName(join(folder, fileName));
+      } else {
+        const given = options.allowedRoots.check(r.path);
+        destination =
+          existsSync(given) && statSync(given).isDirectory() ? freeFileName(join(given, fileName)) : given;
+        if (!existsSync(dirname(destination)))
+          throw new VetbenchError(
+            'folder-not-found',
+            `the folder ${dirname(destination)} does not exist`,
+            'Export into an existing folder, or leave the destination empty to use the exports folder beside the project.',
+          );
+      }
+      options.allowedRoots.check(destination);
+      if (!existsSync(a.path))
+        throw new VetbenchError(
+          'artifact-missing',
+          `the file of artifact ${a.id} (${a.name}) is gone from the project folder`,
+          'Run the job again to recreate it.',
+        );
+      await copyFile(a.path, destination, fsConstants.COPYFILE_EXCL).catch((e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new VetbenchError(
+            'file-exists',
+            `${destination} exists already; exports never overwrite`,
+            'Choose another file name, or give a folder (a free name is picked inside it).',
+          );
+        throw e;
+      });
       return { path: destination };
     },
     exportReport: async (r) => {

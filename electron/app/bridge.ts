@@ -21,7 +21,18 @@ export interface VetbenchBridge {
   pathForFile(file: File): string;
   /** The native open dialog; resolves with the chosen path, or null when cancelled. */
   pickPath(request: PickPathRequest): Promise<string | null>;
+  /**
+   * Opens a stored report (HTML or PDF artifact of the shown project) in the system's viewer. Optional: a
+   * preload from an older build lacks it.
+   */
+  openArtifact?(artifactId: number): Promise<OpenArtifactResult>;
 }
+
+/** The outcome of openArtifact: where the opened file lies, or why nothing was opened. */
+export type OpenArtifactResult = { ok: true; path: string } | { ok: false; message: string };
 
 /** IPC channel of the native file picker (not an API call: it only exists in the desktop app). */
 export const PICK_PATH_CHANNEL = 'vetbench-app:pick-path';
+
+/** IPC channel of openArtifact (desktop app only). */
+export const OPEN_ARTIFACT_CHANNEL = 'vetbench-app:open-artifact';

@@ -42,11 +42,13 @@ export function datasetImagePath(root: string, imageId: string): string | null {
   return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? null : target;
 }
 
-export function registerFileProtocol(protocol: Protocol, store: ProjectStore): void {
+/** Serves the files of the shown project (`currentStore` follows project switches). */
+export function registerFileProtocol(protocol: Protocol, currentStore: () => ProjectStore): void {
   protocol.handle(FILE_SCHEME, async (request) => {
     const file = parseProjectFileUrl(request.url);
     if (!file) return new Response('not found', { status: 404 });
     try {
+      const store = currentStore();
       if ('artifactId' in file) {
         const artifact = store.getArtifact(file.artifactId);
         return new Response(await readFile(artifact.path), {

@@ -5,12 +5,25 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, utilityProcess } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  protocol,
+  session,
+  shell,
+  utilityProcess,
+} from 'electron';
 import { projectRoot } from '../../engine/paths.js';
+import { ProjectSessions, sessionOpener } from '../api/project-sessions.js';
 import { JobHost } from '../jobs/job-host.js';
 import { utilityProcessLauncher } from '../jobs/utility-process-launcher.js';
 import { openProject } from '../store/open-project.js';
-import { PICK_PATH_CHANNEL, type PickPathRequest } from './bridge.js';
+import { RecentProjects } from '../store/recent-projects.js';
+import { OPEN_ARTIFACT_CHANNEL, PICK_PATH_CHANNEL, type PickPathRequest } from './bridge.js';
+import { openArtifact } from './open-artifact.js';
 import { registerAppProtocol } from './app-protocol.js';
 import { APP_ORIGIN, APP_SCHEME, FILE_SCHEME } from './content-security-policy.js';
 import { connectBackend, type Backend } from './backend.js';
@@ -71,6 +84,17 @@ function registerPicker(): void {
   });
 }
 
+/** "Open the report": the page names an artifact id; the main process opens that stored report only. */
+function registerOpenArtifact(sessions: ProjectSessions): void {
+  ipcMain.handle(OPEN_ARTIFACT_CHANNEL, async (event, raw: unknown) => {
+    if (!isTrustedSender(event.senderFrame)) return { ok: false, message: 'Not the Vetbench window.' };
+    return openArtifact(raw, {
+      store: () => sessions.current.store,
+      openPath: (path) => shell.openPath(path),
+    });
+  });
+}
+
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
     app.quit();
@@ -81,11 +105,14 @@ async function main(): Promise<void> {
   registerAppProtocol(protocol, join(projectRoot(), 'dist', 'renderer'));
   Menu.setApplicationMenu(null);
 
+  const hostOptions = { launcher: utilityProcessLauncher(utilityProcess) };
   const store = openProject(projectArgument(process.argv));
-  const host = new JobHost(store, { launcher: utilityProcessLauncher(utilityProcess) });
+  const host = new JobHost(store, hostOptions);
   host.start();
-  backend = connectBackend({ store, host, ipcMain, protocol });
+  const sessions = new ProjectSessions({ store, host }, sessionOpener(hostOptions), new RecentProjects());
+  backend = connectBackend({ sessions, ipcMain, protocol });
   registerPicker();
+  registerOpenArtifact(sessions);
 
   let window = await createWindow();
   app.on('second-instance', () => {

@@ -4,14 +4,14 @@
  */
 import type {
   ApiClient,
-  ApiEvent,
-  ApiEventListener,
   ApiMethodName,
   ApiRequest,
   ApiResponse,
   DatasetSummary,
   MethodInfo,
   ModelSummary,
+  ClientEvent,
+  ClientEventListener,
   RunDetail,
   RunSummary,
 } from '../../electron/api/contract.js';
@@ -24,12 +24,12 @@ type Handlers = {
 export interface FakeApi {
   readonly api: ApiClient;
   readonly calls: { method: ApiMethodName; request: unknown }[];
-  emit(event: ApiEvent): void;
+  emit(event: ClientEvent): void;
 }
 
 export function fakeApi(handlers: Handlers): FakeApi {
   const calls: { method: ApiMethodName; request: unknown }[] = [];
-  const listeners = new Set<ApiEventListener>();
+  const listeners = new Set<ClientEventListener>();
   const call =
     <M extends ApiMethodName>(method: M) =>
     async (request: ApiRequest<M>): Promise<ApiResponse<M>> => {
@@ -46,6 +46,8 @@ export function fakeApi(handlers: Handlers): FakeApi {
     };
   const api: ApiClient = {
     getProject: call('getProject'),
+    listProjects: call('listProjects'),
+    openProject: call('openProject'),
     listModels: call('listModels'),
     importModel: call('importModel'),
     listDatasets: call('listDatasets'),
@@ -58,6 +60,8 @@ export function fakeApi(handlers: Handlers): FakeApi {
     cancelRun: call('cancelRun'),
     resumeRun: call('resumeRun'),
     compareRuns: call('compareRuns'),
+    listComparisons: call('listComparisons'),
+    openComparison: call('openComparison'),
     listArtifacts: call('listArtifacts'),
     artifactUrl: call('artifactUrl'),
     exportArtifact: call('exportArtifact'),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RunsState } from '../../renderer/src/state/runs.svelte.js';
 import { ComparisonState, metricDeltas } from '../../renderer/src/state/comparison.svelte.js';
 import { galleryRows } from '../../renderer/src/state/gallery.svelte.js';
+import { SavedComparisonsState } from '../../renderer/src/state/saved-comparisons.svelte.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/routes.js';
 import type { ArtifactInfo, ListRunsRequest } from '../../electron/api/contract.js';
 import { fakeApi, runSummary } from './fake-api.js';
@@ -43,7 +44,7 @@ describe('comparison', () => {
         metrics: [{ key: 'asr', values: [90, 12.5], differs: true }],
       }),
     });
-    const state = new ComparisonState(fake.api, [1, 2]);
+    const state = new ComparisonState(fake.api, { runIds: [1, 2] });
     await state.load();
     expect(state.comparison?.params).toHaveLength(1);
     await state.setOnlyDifferences(true);
@@ -54,6 +55,61 @@ describe('comparison', () => {
       -77.5,
       null,
     ]);
+  });
+
+  it('saves the compared runs under a name and reopens a saved comparison by id', async () => {
+    const saved: { id: number; name: string; runIds: number[]; createdAt: number }[] = [];
+    const fake = fakeApi({
+      compareRuns: (r) => {
+        if (r.saveAs) saved.push({ id: saved.length + 1, name: r.saveAs, runIds: r.runIds, createdAt: 5 });
+        return {
+          id: r.saveAs ? saved.length : null,
+          name: r.saveAs ?? null,
+          runs: r.runIds.map((id) => runSummary(id)),
+          params: [],
+          metrics: [],
+        };
+      },
+      listComparisons: () => ({ comparisons: [...saved].reverse() }),
+      openComparison: (r) => {
+        const c = saved.find((s) => s.id === r.comparisonId)!;
+        return {
+          id: c.id,
+          name: c.name,
+          runs: c.runIds.map((id) => runSummary(id)),
+          params: [],
+          metrics: [],
+        };
+      },
+    });
+    const picked = new ComparisonState(fake.api, { runIds: [3, 4] });
+    await picked.load();
+    picked.saveName = '  BadNet seeds  ';
+    expect(await picked.save()).toBe(1);
+    expect(fake.calls.at(-1)?.request).toEqual({
+      runIds: [3, 4],
+      onlyDifferences: false,
+      saveAs: 'BadNet seeds',
+    });
+    expect(picked.saved).toEqual({ id: 1, name: 'BadNet seeds' });
+    expect(picked.saveName).toBe('');
+
+    const list = new SavedComparisonsState(fake.api);
+    await list.load();
+    expect(list.comparisons.map((c) => c.name)).toEqual(['BadNet seeds']);
+
+    const reopened = new ComparisonState(fake.api, { comparisonId: 1 });
+    expect(reopened.hasSubject).toBe(true);
+    expect(reopened.runIds).toEqual([]);
+    await reopened.load();
+    expect(reopened.runIds).toEqual([3, 4]);
+    expect(reopened.savedName).toBe('BadNet seeds');
+    await reopened.setOnlyDifferences(true);
+    expect(fake.calls.at(-1)).toEqual({
+      method: 'openComparison',
+      request: { comparisonId: 1, onlyDifferences: true },
+    });
+    expect(new ComparisonState(fake.api, { runIds: [3] }).hasSubject).toBe(false);
   });
 
   it('lines up pictures of several runs by file name', () => {
@@ -92,6 +148,7 @@ describe('routes', () => {
       '#/runs',
       '#/runs/12',
       '#/compare/3,4',
+      '#/comparisons/7',
     ])
       expect(routeHash(parseRoute(hash))).toBe(hash);
     expect(parseRoute('#/runs/abc')).toEqual({ name: 'runs' });

@@ -2,12 +2,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { VetbenchError } from '../../../engine/errors.js';
 import { projectRoot } from '../../../engine/paths.js';
-import { AllowedRoots } from '../../api/allowed-roots.js';
 import { httpFilePath } from '../../api/http-file-url.js';
 import { startHttpServer } from '../../api/http-server.js';
-import { createApiService } from '../../api/service.js';
+import { ProjectSessions, sessionOpener } from '../../api/project-sessions.js';
+import { createSessionApi, rootsFor } from '../../api/session-api.js';
 import { JobHost } from '../../jobs/job-host.js';
 import { openProject } from '../../store/open-project.js';
+import { RecentProjects } from '../../store/recent-projects.js';
 import { collect } from '../cli-args.js';
 
 interface ServeCliOptions {
@@ -40,28 +41,26 @@ export function registerServe(program: Command): void {
           `--port must be 0..65535, got '${opts.port}'`,
           'Pass e.g. --port 5178.',
         );
+      const hostOptions = { concurrency: Math.max(1, Number(opts.concurrency) || 1) };
       const store = openProject(opts.project);
-      const host = new JobHost(store, { concurrency: Math.max(1, Number(opts.concurrency) || 1) });
+      const host = new JobHost(store, hostOptions);
       const interrupted = host.start();
-      const roots = new AllowedRoots([
-        process.cwd(),
-        store.artifactsDir,
-        join(store.path, '..'),
-        projectRoot(),
-        ...opts.allowRoot,
-      ]);
+      // The app can switch projects (Project screen); the files it may name stay within these folders.
+      const sessions = new ProjectSessions({ store, host }, sessionOpener(hostOptions), new RecentProjects());
+      const baseRoots = [process.cwd(), projectRoot(), ...opts.allowRoot];
+      const roots = rootsFor(sessions.current, baseRoots);
       const server = await startHttpServer({
-        store,
-        subscribe: (l) => host.subscribe(l),
+        store: () => sessions.current.store,
+        subscribe: (l) => sessions.subscribe(l),
         rendererDir: join(projectRoot(), 'dist', 'renderer'),
         port,
         handlers: (withToken) =>
-          createApiService(store, host, { allowedRoots: roots, fileUrl: (f) => withToken(httpFilePath(f)) }),
+          createSessionApi(sessions, { baseRoots, fileUrl: (f) => withToken(httpFilePath(f)) }),
       });
       process.stdout.write(`${server.url}\n`);
       process.stderr.write(
         `Vetbench serves ${store.path} on ${server.origin} (127.0.0.1 only; the URL above carries the access token).\n` +
-          `Files may be read and written under: ${roots.list().join(', ')}\n` +
+          `Files may be read and written under: ${roots.list().join(', ')} (and the folder of whichever project is open)\n` +
           (interrupted.length
             ? `Marked interrupted (their process had ended): runs ${interrupted.join(', ')}\n`
             : '') +
@@ -73,7 +72,6 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', stop);
       });
       await server.close();
-      await host.close();
-      store.close();
+      await sessions.close();
     });
 }

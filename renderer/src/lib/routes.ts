@@ -12,7 +12,8 @@ export type Route =
   | { readonly name: 'wizard'; readonly kind: WizardKind }
   | { readonly name: 'runs' }
   | { readonly name: 'run'; readonly runId: number }
-  | { readonly name: 'compare'; readonly runIds: readonly number[] };
+  | { readonly name: 'compare'; readonly runIds: readonly number[] }
+  | { readonly name: 'comparison'; readonly comparisonId: number };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -43,6 +44,12 @@ export function parseRoute(hash: string): Route {
         .filter((id) => Number.isInteger(id) && id > 0);
       return { name: 'compare', runIds };
     }
+    case 'comparisons': {
+      const comparisonId = Number(arg);
+      return Number.isInteger(comparisonId) && comparisonId > 0
+        ? { name: 'comparison', comparisonId }
+        : { name: 'compare', runIds: [] };
+    }
     default:
       return { name: 'project' };
   }
@@ -58,6 +65,8 @@ export function routeHash(route: Route): string {
       return `#/runs/${route.runId}`;
     case 'compare':
       return `#/compare/${route.runIds.join(',')}`;
+    case 'comparison':
+      return `#/comparisons/${route.comparisonId}`;
     default:
       return `#/${route.name}`;
   }

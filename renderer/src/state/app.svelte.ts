@@ -2,10 +2,11 @@
  * The app as a whole: the connection, the shared managers, one event subscription fanned out to them, and
  * navigation. Screens get what they need from here; components only get props.
  */
-import type { ApiClient, ApiEvent } from '../../../electron/api/contract.js';
+import type { ApiClient, ApiEvent, ClientEvent, ProjectInfo } from '../../../electron/api/contract.js';
 import type { VetbenchBridge } from '../../../electron/app/bridge.js';
 import { MethodsState } from './methods.svelte.js';
 import { ProjectState } from './project.svelte.js';
+import { ProjectsState } from './projects.svelte.js';
 import { Router } from './router.svelte.js';
 import { RunsState } from './runs.svelte.js';
 import { ThemeState } from './theme.svelte.js';
@@ -14,6 +15,10 @@ type EventListener = (event: ApiEvent) => void;
 
 export class AppState {
   readonly project: ProjectState;
+  /** Recent projects and switching between them. */
+  readonly projects: ProjectsState;
+  /** Bumped when another project is shown: screens are rebuilt from scratch (no state of the old one). */
+  generation = $state(0);
   readonly methods: MethodsState;
   readonly runs: RunsState;
   readonly router: Router;
@@ -25,12 +30,15 @@ export class AppState {
   readonly activeRuns: number;
   private readonly listeners = new Set<EventListener>();
   private unsubscribe: (() => void) | null = null;
+  /** The project file the screens show (set at once when a switch starts, so it reloads once). */
+  private shownPath: string | null = null;
 
   constructor(api: ApiClient, bridge: VetbenchBridge | null, mode: 'electron' | 'serve') {
     this.api = api;
     this.bridge = bridge;
     this.mode = mode;
     this.project = new ProjectState(api);
+    this.projects = new ProjectsState(api, (info) => this.projectChanged(info));
     this.methods = new MethodsState(api);
     this.runs = new RunsState(api);
     this.activeRuns = $derived(
@@ -42,9 +50,25 @@ export class AppState {
 
   start(): void {
     this.unsubscribe = this.api.subscribe((event) => this.dispatch(event));
-    void this.project.load();
+    void this.project.load().then(() => (this.shownPath ??= this.project.info?.path ?? null));
     void this.methods.load();
     void this.runs.load();
+    void this.projects.load();
+  }
+
+  /**
+   * Another project is shown (switched here, or from another window of `vetbench serve`): forget everything
+   * of the old one (ids of models, datasets and runs mean other things there), go to the Project screen and
+   * load the new one.
+   */
+  async projectChanged(info: ProjectInfo): Promise<void> {
+    if (info.path === this.shownPath) return;
+    this.shownPath = info.path;
+    this.project.reset(info);
+    this.runs.reset();
+    this.router.go({ name: 'project' });
+    this.generation += 1;
+    await Promise.all([this.project.load(), this.runs.load(), this.projects.load()]);
   }
 
   stop(): void {
@@ -57,7 +81,11 @@ export class AppState {
     return () => this.listeners.delete(listener);
   }
 
-  private dispatch(event: ApiEvent): void {
+  private dispatch(event: ClientEvent): void {
+    if (event.type === 'project-opened') {
+      void this.projectChanged(event.project);
+      return;
+    }
     this.runs.apply(event);
     if (event.type === 'run-status') {
       // A finished attack adds its backdoored model; counts change.

@@ -1,9 +1,12 @@
 /**
  * Runs side by side: parameters and final metrics per run, optionally only the rows that differ, and each
- * metric's difference from the first run (the baseline).
+ * metric's difference from the first run (the baseline). Either runs picked in the run list, or a comparison
+ * saved in the project (reopened by id; its table is rebuilt from the runs' current values).
  */
 import type { ApiClient, ApiError, Comparison, ComparisonRow } from '../../../electron/api/contract.js';
 import { toDisplayError } from '../lib/display-error.js';
+
+export type ComparisonSource = { readonly runIds: readonly number[] } | { readonly comparisonId: number };
 
 export class ComparisonState {
   comparison = $state<Comparison | null>(null);
@@ -11,21 +14,44 @@ export class ComparisonState {
   loading = $state(false);
   error = $state<ApiError | null>(null);
   saveName = $state('');
-  savedId = $state<number | null>(null);
+  /** The comparison just saved from here. */
+  saved = $state<{ id: number; name: string } | null>(null);
+  saving = $state(false);
 
   constructor(
     private readonly api: ApiClient,
-    readonly runIds: readonly number[],
+    readonly source: ComparisonSource,
   ) {}
 
+  /** The compared runs: as picked, or (saved comparison) as stored once loaded. */
+  get runIds(): readonly number[] {
+    return 'runIds' in this.source ? this.source.runIds : (this.comparison?.runs.map((r) => r.id) ?? []);
+  }
+
+  /** Set when this shows a saved comparison. */
+  get savedName(): string | null {
+    return this.comparison?.name ?? null;
+  }
+
+  /** True when there is something to compare (a saved comparison, or two or more runs). */
+  get hasSubject(): boolean {
+    return 'comparisonId' in this.source || this.source.runIds.length >= 2;
+  }
+
   async load(): Promise<void> {
-    if (this.runIds.length === 0) return;
+    if (!this.hasSubject) return;
     this.loading = true;
     try {
-      this.comparison = await this.api.compareRuns({
-        runIds: [...this.runIds],
-        onlyDifferences: this.onlyDifferences,
-      });
+      this.comparison =
+        'comparisonId' in this.source
+          ? await this.api.openComparison({
+              comparisonId: this.source.comparisonId,
+              onlyDifferences: this.onlyDifferences,
+            })
+          : await this.api.compareRuns({
+              runIds: [...this.source.runIds],
+              onlyDifferences: this.onlyDifferences,
+            });
       this.error = null;
     } catch (e) {
       this.error = toDisplayError(e);
@@ -39,19 +65,26 @@ export class ComparisonState {
     await this.load();
   }
 
-  async save(): Promise<void> {
+  /** Saves the compared runs under the typed name; resolves with the saved id, or null on failure. */
+  async save(): Promise<number | null> {
     const name = this.saveName.trim();
-    if (!name) return;
+    if (!name || this.runIds.length === 0) return null;
+    this.saving = true;
     try {
       const saved = await this.api.compareRuns({
         runIds: [...this.runIds],
         onlyDifferences: this.onlyDifferences,
         saveAs: name,
       });
-      this.savedId = saved.id;
+      this.saved = saved.id === null ? null : { id: saved.id, name };
+      this.saveName = '';
       this.error = null;
+      return saved.id;
     } catch (e) {
       this.error = toDisplayError(e);
+      return null;
+    } finally {
+      this.saving = false;
     }
   }
 }

@@ -50,6 +50,18 @@ export class ProjectState {
     }
   }
 
+  /** Forgets the old project's contents (another project is shown); `info` is the new one's. */
+  reset(info: ProjectInfo): void {
+    this.info = info;
+    this.models = [];
+    this.datasets = [];
+    this.samples = {};
+    this.loaded = false;
+    this.error = null;
+    this.importError = null;
+    this.lastImported = null;
+  }
+
   async load(): Promise<void> {
     this.loading = true;
     this.error = null;

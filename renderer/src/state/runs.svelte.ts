@@ -52,6 +52,16 @@ export class RunsState {
     };
   }
 
+  /** Forgets the old project's runs, filters and ticks (another project is shown). */
+  reset(): void {
+    this.runs = [];
+    this.total = 0;
+    this.filters = { ...NO_FILTERS };
+    this.selected = [];
+    this.loaded = false;
+    this.error = null;
+  }
+
   async load(): Promise<void> {
     this.loading = true;
     try {

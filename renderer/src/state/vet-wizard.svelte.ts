@@ -1,6 +1,7 @@
 /**
  * The Vet wizard: is this model backdoored? Starts a clean evaluation, one evaluation per chosen known trigger
- * family (ASR towards the suspected target) and the chosen trigger scanners, all on one model and dataset.
+ * family and per chosen trigger saved by an attack run of the project (ASR towards the suspected target), and
+ * the chosen trigger scanners, all on one model and dataset.
  */
 import type {
   ApiClient,
@@ -12,6 +13,7 @@ import type {
 } from '../../../electron/api/contract.js';
 import { toDisplayError } from '../lib/display-error.js';
 import { ParamForm } from './param-form.svelte.js';
+import { loadSavedTriggers, type SavedTrigger } from './saved-triggers.js';
 
 export class VetWizard {
   modelId = $state<number | null>(null);
@@ -20,6 +22,11 @@ export class VetWizard {
   seedText = $state('0');
   /** Trigger family ids to test. */
   families = $state<string[]>([]);
+  /** Triggers saved by the project's attack runs, and the artifact ids of those chosen. */
+  savedTriggers = $state<SavedTrigger[]>([]);
+  savedTriggersLoaded = $state(false);
+  savedTriggersError = $state<ApiError | null>(null);
+  chosenTriggers = $state<number[]>([]);
   /** Scanner method ids to run (none until chosen: a scan is a long job). */
   scanners = $state<string[]>([]);
   submitting = $state(false);
@@ -36,7 +43,8 @@ export class VetWizard {
   readonly blocker = $derived.by((): string | null => {
     if (this.modelId === null) return 'Choose a model.';
     if (this.datasetId === null) return 'Choose a dataset.';
-    if (this.families.length > 0 && this.target === '') return 'Choose the suspected target class.';
+    if ((this.families.length > 0 || this.chosenTriggers.length > 0) && this.target === '')
+      return 'Choose the suspected target class.';
     if (this.families.length === 0 && this.scanners.length === 0 && !this.evalMethod)
       return 'Choose at least one trigger family or scanner.';
     const seed = Number(this.seedText);
@@ -73,6 +81,22 @@ export class VetWizard {
     this.families = on ? [...new Set([...this.families, id])] : this.families.filter((f) => f !== id);
   }
 
+  async loadSavedTriggers(): Promise<void> {
+    try {
+      this.savedTriggers = await loadSavedTriggers(this.api);
+      this.savedTriggersError = null;
+      this.savedTriggersLoaded = true;
+    } catch (e) {
+      this.savedTriggersError = toDisplayError(e);
+    }
+  }
+
+  toggleSavedTrigger(artifactId: number, on: boolean): void {
+    this.chosenTriggers = on
+      ? [...new Set([...this.chosenTriggers, artifactId])]
+      : this.chosenTriggers.filter((id) => id !== artifactId);
+  }
+
   toggleScanner(id: string, on: boolean): void {
     this.scanners = on ? [...new Set([...this.scanners, id])] : this.scanners.filter((s) => s !== id);
   }
@@ -100,6 +124,18 @@ export class VetWizard {
           params: {},
           label: `Vet: ${family} → ${this.target}`,
         });
+      for (const artifactId of this.chosenTriggers) {
+        const saved = this.savedTriggers.find((t) => t.artifactId === artifactId);
+        runs.push({
+          ...base,
+          kind: 'eval',
+          method: this.evalMethod.id,
+          target: this.target,
+          trigger: { source: 'artifact', artifactId },
+          params: {},
+          label: `Vet: trigger of run #${saved?.runId ?? '?'} (${saved?.method ?? 'attack'}) → ${this.target}`,
+        });
+      }
     }
     for (const id of this.scanners) {
       const params = this.scannerForms[id]?.values();
