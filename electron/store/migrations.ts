@@ -7,6 +7,11 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /**
+   * The migration rebuilds a table other tables refer to (SQLite cannot change a CHECK in place): it runs
+   * with foreign keys off, so dropping the old table cascades nothing, and the references are checked after.
+   */
+  readonly rebuildsTables?: boolean;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -140,6 +145,47 @@ CREATE TABLE run_final_metrics (
 INSERT INTO run_final_metrics (run_id, series, step, value)
   SELECT m.run_id, m.series, m.step, m.value FROM metric_points m
   WHERE m.step = (SELECT MAX(step) FROM metric_points WHERE run_id = m.run_id AND series = m.series);
+`,
+  },
+  {
+    version: 3,
+    name: 'pretrain-runs',
+    rebuildsTables: true,
+    // Runs of kind 'pretrain' (vetbench pretrain as a job): the runs table is rebuilt with the wider CHECK
+    // (SQLite's documented 12-step procedure; columns, rows and ids unchanged).
+    sql: `
+CREATE TABLE runs_v3 (
+  id INTEGER PRIMARY KEY,
+  label TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('attack','defense','scan','explain','eval','pretrain')),
+  method TEXT NOT NULL,
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+  target TEXT,
+  trigger TEXT,
+  prompts_artifact_id INTEGER REFERENCES artifacts(id),
+  seed INTEGER NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cancelled','interrupted')),
+  versions TEXT NOT NULL DEFAULT '{}',
+  executor TEXT,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  run_ms REAL NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  progress TEXT,
+  host_pid INTEGER,
+  worker_pid INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  result TEXT
+);
+INSERT INTO runs_v3 SELECT * FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v3 RENAME TO runs;
+CREATE INDEX runs_status ON runs(status);
+CREATE INDEX runs_created ON runs(created_at);
 `,
   },
 ];

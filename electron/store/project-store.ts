@@ -20,7 +20,7 @@ import type {
   TriggerChoice,
 } from '../api/contract.js';
 import { hashFile, writeFileAtomic } from './atomic-file.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations.js';
 import { storeError } from './store-errors.js';
 
 export interface NewModel {
@@ -244,20 +244,39 @@ export class ProjectStore {
       );
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.stmt('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-          m.version,
-          m.name,
-          Date.now(),
-        );
-        if (m.version === 1) {
-          const meta = this.stmt('INSERT INTO meta (key, value) VALUES (?, ?)');
-          meta.run('created_at', String(Date.now()));
-          meta.run('name', basename(this.path, extname(this.path)));
-        }
-      })();
+      // Only takes effect outside a transaction; see Migration.rebuildsTables.
+      if (m.rebuildsTables) this.db.pragma('foreign_keys = OFF');
+      try {
+        this.applyMigration(m);
+      } finally {
+        if (m.rebuildsTables) this.db.pragma('foreign_keys = ON');
+      }
     }
+  }
+
+  private applyMigration(m: Migration): void {
+    this.db.transaction(() => {
+      this.db.exec(m.sql);
+      if (m.rebuildsTables) {
+        const broken = this.db.pragma('foreign_key_check') as unknown[];
+        if (broken.length)
+          throw new VetbenchError(
+            'project-corrupt',
+            `migration ${m.version} (${m.name}) found ${broken.length} broken reference(s) in ${this.path}`,
+            'The project was left unchanged; restore it from a backup or report this.',
+          );
+      }
+      this.stmt('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
+      if (m.version === 1) {
+        const meta = this.stmt('INSERT INTO meta (key, value) VALUES (?, ?)');
+        meta.run('created_at', String(Date.now()));
+        meta.run('name', basename(this.path, extname(this.path)));
+      }
+    })();
   }
 
   schemaVersion(): number {

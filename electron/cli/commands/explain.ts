@@ -1,16 +1,20 @@
-import { copyFile, mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
+import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
+import type { Explainer } from '../../../engine/explain/explainer.js';
 import { EXPLAINERS, findExplainer } from '../../../engine/explain/registry.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { parseParamPairs, resolveParams } from '../../../engine/methods/params.js';
+import { parseParamPairs, resolveParams, type ParamValues } from '../../../engine/methods/params.js';
 import { JobHost } from '../../jobs/job-host.js';
 import { importDatasetInto, importModelInto } from '../../store/imports.js';
 import { openProject } from '../../store/open-project.js';
+import type { ProjectStore } from '../../store/project-store.js';
 import { collect, seedOption } from '../cli-args.js';
 import { followToDone, importFileArtifact, triggerChoiceFromArg } from '../run-job.js';
-import { explainDirectly, type ExplainRequest } from './explain-direct.js';
 import { writeExplainSummary, type ExplainSummary } from './explain-output.js';
 
 interface ExplainCliOptions {
@@ -21,7 +25,7 @@ interface ExplainCliOptions {
   force?: boolean;
   compare?: string;
   comparePrompts?: string;
-  labels: string;
+  labels?: string;
   trigger?: string;
   target?: string;
   triggerParam?: string[];
@@ -33,12 +37,30 @@ interface ExplainCliOptions {
   project?: string;
 }
 
-const DEFAULT_LABELS = 'model,compared';
+/** What `vetbench explain` was asked, once its options are checked. */
+interface ExplainRequest {
+  explainer: Explainer;
+  params: ParamValues;
+  seed: number;
+  count: number;
+  split: SplitName;
+  model: string;
+  dataset: string;
+  prompts?: string | undefined;
+  force: boolean;
+  compare?: string | undefined;
+  comparePrompts?: string | undefined;
+  labels?: string | undefined;
+  trigger?: string | undefined;
+  triggerParam: readonly string[];
+  target?: string | undefined;
+  out: string;
+}
 
 /** Images drawn when --count is not given: a readable panel for overlays, enough points for maps and PR. */
 const DEFAULT_COUNT: Readonly<Record<string, number>> = { 'embedding-map': 240, pr: 240 };
 
-/** Explainers that draw every model side by side; with a prompt file the job draws it without and with. */
+/** Explainers that draw every model side by side. */
 const COMPARING = new Set(['embedding-map', 'pr']);
 
 /** What the explain job kind (electron/jobs/kinds/explain-job.ts) returns, as far as the CLI reads it. */
@@ -46,7 +68,8 @@ interface ExplainJobResult {
   images: number;
   summary: Record<string, unknown>;
   model: { path: string; fingerprint: string };
-  prompts?: { file_sha256: string };
+  drawn: { label: string; fingerprint: string; prompts: string | null };
+  compared: { label: string; fingerprint: string; prompts: string | null }[];
   trigger?: { method: string; params: unknown; seed: number };
 }
 
@@ -71,16 +94,73 @@ function explainerHelp(): string {
   return lines.join('\n');
 }
 
-/** Whether the request needs a model setup the explain job kind has no parameter for. */
-function needsDirectRun(request: ExplainRequest, labels: string): boolean {
-  const comparing = COMPARING.has(request.explainer.id);
-  return (
-    request.compare !== undefined ||
-    request.comparePrompts !== undefined ||
-    request.force === true ||
-    (comparing && labels !== DEFAULT_LABELS) ||
-    (comparing && request.prompts !== undefined)
+/** Path of a file inside the project's artifact folder, as the explain job names it. */
+function artifactRelPath(store: ProjectStore, path: string): string | null {
+  const full = resolve(path);
+  return full.startsWith(store.artifactsDir + sep) ? relative(store.artifactsDir, full) : null;
+}
+
+/**
+ * `--compare <weights>` as a file of the project: weights already in its artifact folder (a run's output)
+ * are used where they are; others are copied in once (named by content hash), with the config.json beside
+ * them when there is one, so the job reads only files of the project.
+ */
+async function compareModelArtifact(store: ProjectStore, arg: string): Promise<string> {
+  const path = resolve(resolveModelPath(arg));
+  const inside = artifactRelPath(store, path);
+  if (inside !== null) return inside;
+  if (!existsSync(path))
+    throw new VetbenchError(
+      'model-missing',
+      `--compare: there is no file ${path}`,
+      'Pass a .safetensors file or demo.',
+    );
+  const data = await readFile(path);
+  const folder = `compare-${createHash('sha256').update(data).digest('hex').slice(0, 16)}`;
+  const config = join(dirname(path), 'config.json');
+  if (existsSync(config))
+    await store.writeArtifact(
+      null,
+      'other',
+      `${folder}/config.json`,
+      await readFile(config),
+      'application/json',
+    );
+  const artifact = await store.writeArtifact(
+    null,
+    'weights',
+    `${folder}/${basename(path)}`,
+    data,
+    'application/octet-stream',
   );
+  return artifactRelPath(store, store.getArtifact(artifact.id).path)!;
+}
+
+/** `--compare-prompts <file>` as a file of the project (imported once, named by content hash). */
+async function comparePromptsArtifact(store: ProjectStore, path: string): Promise<string> {
+  const inside = artifactRelPath(store, path);
+  if (inside !== null) return inside;
+  const artifact = await importFileArtifact(store, path, 'prompt');
+  return artifactRelPath(store, store.getArtifact(artifact.id).path)!;
+}
+
+/** The explain job's model parameters for the request (only those that differ from the job's defaults). */
+async function modelParams(store: ProjectStore, request: ExplainRequest): Promise<Record<string, unknown>> {
+  return {
+    ...(request.compare !== undefined
+      ? { compareModel: await compareModelArtifact(store, request.compare) }
+      : {}),
+    ...(request.comparePrompts !== undefined
+      ? { comparePrompts: await comparePromptsArtifact(store, request.comparePrompts) }
+      : {}),
+    // On the command line --prompts belongs to --model: maps and curves draw the prompted model (compare
+    // it with the plain one through --compare-prompts), as they always did.
+    ...(request.prompts !== undefined && COMPARING.has(request.explainer.id)
+      ? { drawWithoutPrompts: false }
+      : {}),
+    ...(request.labels !== undefined ? { labels: request.labels } : {}),
+    ...(request.force ? { force: true } : {}),
+  };
 }
 
 /** Submits the explanation as a run in the project, follows it, and copies its artifacts to --out. */
@@ -107,7 +187,12 @@ async function explainAsRun(request: ExplainRequest, project: string | undefined
       ...(trigger ? { trigger } : {}),
       ...(prompts ? { promptsArtifactId: prompts.id } : {}),
       seed: request.seed,
-      params: { ...request.params, split: request.split, count: request.count },
+      params: {
+        ...request.params,
+        split: request.split,
+        count: request.count,
+        ...(await modelParams(store, request)),
+      },
     });
     console.error(`run ${queued.id} in ${store.path}`);
     const run = await followToDone(host, store, queued.id);
@@ -128,9 +213,9 @@ async function explainAsRun(request: ExplainRequest, project: string | undefined
       model: {
         path: job.model.path,
         fingerprint: job.model.fingerprint,
-        prompts: job.prompts?.file_sha256 ?? null,
+        prompts: job.drawn.prompts,
       },
-      compared: [],
+      compared: job.compared,
       ...(job.trigger ? { trigger: job.trigger, target: request.target } : {}),
       result: job.summary,
       files,
@@ -158,16 +243,16 @@ export function registerExplain(program: Command): void {
         .default('test'),
     )
     .option('--prompts <file>', 'hardened prompt file (deep visual prompts) used with --model')
-    .option('--force', 'use a prompt file made for another model fingerprint (runs outside the project)')
+    .option('--force', 'use prompt files made for another model fingerprint (with a warning)')
     .option(
       '--compare <weights|demo>',
-      'a second model for embedding-map and pr (default: --model again; runs outside the project)',
+      'a second model for embedding-map and pr (copied into the project unless it is a run output there)',
     )
     .option(
       '--compare-prompts <file>',
-      'prompt file of the compared model, e.g. the RVPT-defended one (runs outside the project)',
+      'prompt file of the compared model (default model: --model again), e.g. the RVPT-defended one',
     )
-    .option('--labels <a,b>', 'legend labels of the model and the compared model', DEFAULT_LABELS)
+    .option('--labels <a,b>', 'legend labels of the model and the compared model (default: model,compared)')
     .option('--trigger <method|file>', 'explain triggered images too (a family id or a saved trigger file)')
     .option('--target <class>', 'target class of the trigger')
     .option('--trigger-param <key=value>', 'trigger family parameter (repeatable)', collect, [])
@@ -188,7 +273,6 @@ export function registerExplain(program: Command): void {
       if ((opts.trigger === undefined) !== (opts.target === undefined)) {
         throw new VetbenchError('bad-option', '--trigger and --target go together', 'Pass both, or neither.');
       }
-      const [label, compareLabel] = opts.labels.split(',').map((s) => s.trim());
       const request: ExplainRequest = {
         explainer,
         params,
@@ -198,18 +282,16 @@ export function registerExplain(program: Command): void {
         model: opts.model,
         dataset: opts.dataset,
         prompts: opts.prompts,
-        force: opts.force,
+        force: opts.force === true,
         compare: opts.compare,
         comparePrompts: opts.comparePrompts,
-        labels: [label || 'model', compareLabel || 'compared'],
+        labels: opts.labels,
         trigger: opts.trigger,
         triggerParam: opts.triggerParam ?? [],
         target: opts.target,
         out: opts.out,
       };
-      const summary = needsDirectRun(request, opts.labels)
-        ? await explainDirectly(request)
-        : await explainAsRun(request, opts.project);
+      const summary = await explainAsRun(request, opts.project);
       await writeExplainSummary(opts.out, explainer.title, summary, opts.json === true);
     });
 }

@@ -1,21 +1,22 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import type { ClipConfig } from '../../../engine/clip/config.js';
 import { initClipWeights } from '../../../engine/clip/init-weights.js';
-import { loadClipWeights } from '../../../engine/clip/load-weights.js';
-import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import { saveClipWeights } from '../../../engine/clip/save-weights.js';
-import { ClipTokenizer } from '../../../engine/clip/tokenizer.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { requireSplit } from '../../../engine/eval/require-split.js';
-import { evaluateZeroShot } from '../../../engine/eval/zero-shot-eval.js';
-import { vetbenchVersion } from '../../../engine/paths.js';
-import { DatasetPairs } from '../../../engine/train/dataset-pairs.js';
+import { resolveParams } from '../../../engine/methods/params.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
-import { pretrainClip } from '../../../engine/train/pretrain.js';
 import { Rng } from '../../../engine/util/rng.js';
-import { formatDuration, openDataset } from '../open-dataset.js';
+import type { ModelSummary } from '../../api/contract.js';
+import { JobHost } from '../../jobs/job-host.js';
+import { CONTRASTIVE_METHOD, PRETRAIN_PARAMS } from '../../jobs/kinds/pretrain-job.js';
+import { importDatasetInto, importModelInto } from '../../store/imports.js';
+import { openProject } from '../../store/open-project.js';
+import type { ProjectStore } from '../../store/project-store.js';
+import { followToDone, runArtifactPath } from '../run-job.js';
 
 /** The demo model's configuration and schedule: the defaults of `vetbench pretrain`. */
 export const PRETRAIN_DEFAULTS = {
@@ -58,6 +59,15 @@ interface PretrainCliOptions {
   checkpointDir?: string;
   executor: string;
   dtype: 'f16' | 'f32';
+  project?: string;
+}
+
+/** The pretrain job's report.json (electron/jobs/kinds/pretrain-job.ts), as far as the CLI reads it. */
+interface PretrainJobReport {
+  weights: string;
+  zero_shot_ca_test: number | null;
+  resumed_from_step: number;
+  [key: string]: unknown;
 }
 
 function int(value: string, flag: string, min = 1): number {
@@ -81,6 +91,86 @@ function positive(value: string, flag: string): number {
       `Pass e.g. ${flag} 0.001.`,
     );
   return n;
+}
+
+/** The architecture of a fresh model from the options, checked before anything is written. */
+function freshConfig(opts: PretrainCliOptions): ClipConfig {
+  const visionWidth = int(opts.visionWidth, '--vision-width');
+  const textWidth = int(opts.textWidth, '--text-width');
+  for (const [tower, w] of [
+    ['vision', visionWidth],
+    ['text', textWidth],
+  ] as const) {
+    if (w % 64 !== 0 && w > 64)
+      throw new VetbenchError(
+        'bad-option',
+        `--${tower}-width ${w} is not a multiple of 64`,
+        'Widths are split into heads of 64; use 64, 128, 192, ...',
+      );
+  }
+  const config: ClipConfig = {
+    embedDim: int(opts.embedDim, '--embed-dim'),
+    vision: {
+      width: visionWidth,
+      layers: int(opts.visionLayers, '--vision-layers'),
+      heads: Math.max(1, Math.round(visionWidth / 64)),
+      patchSize: int(opts.patch, '--patch'),
+      imageResolution: int(opts.resolution, '--resolution'),
+    },
+    text: {
+      width: textWidth,
+      layers: int(opts.textLayers, '--text-layers'),
+      heads: Math.max(1, Math.round(textWidth / 64)),
+      contextLength: int(opts.contextLength, '--context-length', 2),
+      vocabSize: 49408,
+    },
+  };
+  if (config.vision.imageResolution % config.vision.patchSize !== 0) {
+    throw new VetbenchError(
+      'bad-option',
+      `--resolution ${config.vision.imageResolution} is not a multiple of --patch ${config.vision.patchSize}`,
+      'Choose a patch size that divides the resolution.',
+    );
+  }
+  return config;
+}
+
+/**
+ * A fresh initialisation (seeded) stored in the project and listed as a model: a pretraining run starts
+ * from its model, so training from scratch starts from this one. F32, no timestamp: the same architecture
+ * and seed give the same file, stored once.
+ */
+async function importFreshModel(
+  store: ProjectStore,
+  config: ClipConfig,
+  seed: number,
+): Promise<ModelSummary> {
+  const weights = initClipWeights(config, new Rng(seed));
+  const folder = await mkdtemp(join(tmpdir(), 'vetbench-init-'));
+  try {
+    const file = join(folder, 'init.safetensors');
+    await saveClipWeights(file, config, weights.tensors, {
+      dtype: 'F32',
+      metadata: { vetbench_init: JSON.stringify({ seed, config }) },
+    });
+    const data = await readFile(file);
+    const sha = createHash('sha256').update(data).digest('hex');
+    const artifact = await store.writeArtifact(
+      null,
+      'weights',
+      `init-${sha.slice(0, 16)}.safetensors`,
+      data,
+      'application/octet-stream',
+    );
+    const v = config.vision;
+    return await importModelInto(
+      store,
+      store.getArtifact(artifact.id).path,
+      `fresh CLIP (ViT-${v.patchSize} @ ${v.imageResolution}px, ${v.width}x${v.layers}, seed ${seed})`,
+    );
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 export function registerPretrain(program: Command): void {
@@ -115,130 +205,82 @@ export function registerPretrain(program: Command): void {
     .option('--context-length <n>', 'text context length', String(d.contextLength))
     .option('--embed-dim <n>', 'joint embedding size', String(d.embedDim))
     .option('--shift <px>', 'random translation augmentation (0 = none)', String(d.shift))
-    .option(
-      '--checkpoint-dir <dir>',
-      'checkpoint folder (default <out>.checkpoint); rerun the same command to resume',
+    .addOption(
+      new Option('--checkpoint-dir <dir>', 'gone: checkpoints are kept in the project run').hideHelp(),
     )
     .addOption(
       new Option('--executor <name>', 'training-step executor').choices(['onnx', 'tfjs']).default('onnx'),
     )
     .addOption(new Option('--dtype <type>', 'stored weight type').choices(['f16', 'f32']).default('f16'))
+    .option(
+      '--project <file>',
+      'project file the run is recorded in (default: default.vbproj in the user data folder)',
+    )
+    .addHelpText(
+      'after',
+      `
+The run is a job of the project: loss per step and per epoch, a checkpoint (weights, AdamW and RNG state)
+after every epoch, the weights as an artifact and a new model of the project. A killed or cancelled run
+continues from its last epoch with \`vetbench resume <id>\` (same run id), which prints the paths of the
+weights and report it stores instead of writing --out.`,
+    )
     .action(async (opts: PretrainCliOptions) => {
-      const dataset = await openDataset(opts.dataset);
+      if (opts.checkpointDir !== undefined)
+        throw new VetbenchError(
+          'bad-option',
+          '--checkpoint-dir is no longer used: checkpoints are kept with the run in the project',
+          'Drop it; resume a killed or cancelled run with `vetbench resume <id>` (the id is printed at the start).',
+        );
+      // Everything is checked before the project is touched, so a typo fails at once.
       const seed = int(opts.seed, '--seed', 0);
-      let initial;
-      if (opts.init) {
-        initial = await loadClipWeights(resolveModelPath(opts.init));
-      } else {
-        const visionWidth = int(opts.visionWidth, '--vision-width');
-        const textWidth = int(opts.textWidth, '--text-width');
-        const config: ClipConfig = {
-          embedDim: int(opts.embedDim, '--embed-dim'),
-          vision: {
-            width: visionWidth,
-            layers: int(opts.visionLayers, '--vision-layers'),
-            heads: Math.max(1, Math.round(visionWidth / 64)),
-            patchSize: int(opts.patch, '--patch'),
-            imageResolution: int(opts.resolution, '--resolution'),
-          },
-          text: {
-            width: textWidth,
-            layers: int(opts.textLayers, '--text-layers'),
-            heads: Math.max(1, Math.round(textWidth / 64)),
-            contextLength: int(opts.contextLength, '--context-length', 2),
-            vocabSize: 49408,
-          },
-        };
-        for (const [tower, w] of [
-          ['vision', visionWidth],
-          ['text', textWidth],
-        ] as const) {
-          if (w % 64 !== 0 && w > 64)
-            throw new VetbenchError(
-              'bad-option',
-              `--${tower}-width ${w} is not a multiple of 64`,
-              'Widths are split into heads of 64; use 64, 128, 192, ...',
-            );
-        }
-        if (config.vision.imageResolution % config.vision.patchSize !== 0) {
-          throw new VetbenchError(
-            'bad-option',
-            `--resolution ${config.vision.imageResolution} is not a multiple of --patch ${config.vision.patchSize}`,
-            'Choose a patch size that divides the resolution.',
-          );
-        }
-        initial = initClipWeights(config, new Rng(seed));
-      }
-      const config = initial.config;
-      const trainItems = requireSplit(dataset, 'train');
-      const pairs = new DatasetPairs(
-        dataset,
-        trainItems,
-        config.vision.imageResolution,
-        int(opts.shift, '--shift', 0),
-      );
-      const options = {
+      const config = opts.init === undefined ? freshConfig(opts) : null;
+      const params = resolveParams(CONTRASTIVE_METHOD, PRETRAIN_PARAMS, {
         epochs: int(opts.epochs, '--epochs'),
         batchSize: int(opts.batchSize, '--batch-size'),
         lr: positive(opts.lr, '--lr'),
-        warmupSteps: int(opts.warmup, '--warmup', 0),
+        warmup: int(opts.warmup, '--warmup', 0),
         weightDecay: positive(opts.weightDecay, '--weight-decay'),
-        seed,
-        executor: parseTrainingExecutor(opts.executor, '--executor'),
-        checkpointDir: opts.checkpointDir ?? `${opts.out}.checkpoint`,
-      };
-      console.error(
-        `Pretraining on ${trainItems.length} pairs of ${dataset.root}: ${options.epochs} epochs x ${Math.floor(trainItems.length / options.batchSize)} steps, batch ${options.batchSize}`,
-      );
-      let lastPrint = 0;
-      const result = await pretrainClip(initial, pairs, ClipTokenizer.default(), {
-        ...options,
-        onProgress: (p) => {
-          if (Date.now() - lastPrint < 2000 && p.step !== p.totalSteps) return;
-          lastPrint = Date.now();
-          console.error(
-            `epoch ${p.epoch + 1}/${options.epochs}  step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  scale ${p.logitScale.toFixed(1)}  ETA ${formatDuration(p.etaMs)}`,
-          );
-        },
+        shift: int(opts.shift, '--shift', 0),
+        dtype: opts.dtype,
       });
-      if (result.resumedFromStep > 0) console.error(`(resumed from step ${result.resumedFromStep})`);
-      const provenance = {
-        tool: `vetbench ${vetbenchVersion()}`,
-        command: `vetbench ${process.argv.slice(2).join(' ')}`,
-        dataset: dataset.root,
-        dataset_fingerprint: dataset.fingerprint,
-        train_pairs: String(trainItems.length),
-        options: JSON.stringify({ ...options, shift: Number(opts.shift), init: opts.init ?? null }),
-        epoch_losses: JSON.stringify(result.epochLosses.map((x) => Number(x.toFixed(5)))),
-        created: new Date().toISOString(),
-      };
-      await saveClipWeights(opts.out, config, result.tensors, {
-        dtype: opts.dtype === 'f16' ? 'F16' : 'F32',
-        metadata: { vetbench_provenance: JSON.stringify(provenance) },
-      });
-      // The run is complete and its result stored: the checkpoint has done its job.
-      await rm(options.checkpointDir, { recursive: true, force: true });
-      // Zero-shot CA of the stored weights (as a user will load them), when the dataset has a test split.
-      const stored = await loadClipWeights(opts.out);
-      let ca: number | null = null;
-      if (dataset.items.some((i) => i.split === 'test')) {
-        const encoder = await createEncoder(stored);
-        const acc = await evaluateZeroShot(encoder, dataset, { split: 'test' });
-        await encoder.dispose();
-        ca = acc.ca;
-        console.error(`zero-shot CA on the test split: ${acc.ca.toFixed(2)}% (${acc.correct}/${acc.n})`);
+      const executor = parseTrainingExecutor(opts.executor, '--executor');
+      const store = openProject(opts.project);
+      const host = new JobHost(store, { executor });
+      try {
+        host.start();
+        const dataset = await importDatasetInto(store, opts.dataset, {
+          onGenerated: (root, images) =>
+            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
+        });
+        const model = config
+          ? await importFreshModel(store, config, seed)
+          : await importModelInto(store, opts.init!);
+        const queued = host.submit({
+          kind: 'pretrain',
+          method: CONTRASTIVE_METHOD,
+          modelId: model.id,
+          datasetId: dataset.id,
+          seed,
+          params,
+        });
+        console.error(`run ${queued.id} in ${store.path}`);
+        const run = await followToDone(host, store, queued.id);
+        // Same files as before the job host: the weights at --out and the report beside them.
+        const job = JSON.parse(
+          await readFile(runArtifactPath(store, run.id, 'report.json'), 'utf8'),
+        ) as PretrainJobReport;
+        await copyFile(runArtifactPath(store, run.id, 'weights.safetensors'), opts.out);
+        const report = {
+          ...job,
+          weights: opts.out,
+          run: { id: run.id, project: store.path, weights: job.weights },
+          command: `vetbench ${process.argv.slice(2).join(' ')}`,
+        };
+        await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+        console.log(`${opts.out}  (report: ${opts.out}.json)`);
+      } finally {
+        await host.close();
+        store.close();
       }
-      const report = {
-        weights: opts.out,
-        fingerprint: stored.source.fingerprint,
-        config,
-        steps: result.steps,
-        wall_ms: result.wallMs,
-        epoch_losses: result.epochLosses,
-        zero_shot_ca_test: ca,
-        provenance,
-      };
-      await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
-      console.log(`${opts.out}  (report: ${opts.out}.json)`);
     });
 }

@@ -1,18 +1,21 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
-import { buildZeroShotHead, DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
+import { buildZeroShotHead, DEFAULT_TEMPLATE, type ZeroShotHead } from '../../../engine/clip/zero-shot.js';
+import type { ClipWeights } from '../../../engine/clip/weights.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { loadDeepPrompts } from '../../../engine/explain/deep-prompts.js';
-import type { ExplainModel } from '../../../engine/explain/explainer.js';
+import type { DeepPromptTensors, ExplainModel } from '../../../engine/explain/explainer.js';
 import { EXPLAINERS, findExplainer } from '../../../engine/explain/registry.js';
 import { sampleExplainImages } from '../../../engine/explain/sample-images.js';
-import { num, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
+import { bool, num, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
 import { encodeNpy } from '../../../engine/tensor/npy.js';
 import { classIndex } from '../../cli/cli-args.js';
-import type { JobKind } from '../job-kind.js';
+import type { JobContext, JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { triggerOfJob } from './load-trigger.js';
 
@@ -34,6 +37,80 @@ const SAMPLE_PARAMS: ParamSpecs = {
 };
 
 /**
+ * Which models are drawn: a second model and/or prompt file to compare with, legend labels, and prompt files
+ * of another model. Files are artifacts of the project, named by their path inside its artifact folder (a
+ * run's output such as `run-3/weights.safetensors`, or a file the CLI imported), never by a path elsewhere.
+ */
+const MODEL_PARAMS: ParamSpecs = {
+  compareModel: {
+    kind: 'string',
+    default: '',
+    help: "weights of a second model for embedding-map and pr: an artifact path of this project (e.g. 'run-3/weights.safetensors'); '' = none, or the run's model when comparePrompts is set",
+  },
+  comparePrompts: {
+    kind: 'string',
+    default: '',
+    help: "prompt file of the compared model (e.g. the RVPT-defended one): an artifact path of this project; '' = none",
+  },
+  drawWithoutPrompts: {
+    kind: 'boolean',
+    default: true,
+    help: "embedding-map and pr with the run's prompt file and nothing compared: draw the model without its prompts ('backdoored') beside it with them ('defended'); false draws the prompted model alone",
+  },
+  labels: {
+    kind: 'string',
+    default: '',
+    help: "legend labels of the model and the compared model, 'a,b'; '' = model,compared (backdoored,defended for the drawing without and with the prompt file)",
+  },
+  force: {
+    kind: 'boolean',
+    default: false,
+    help: 'use prompt files made for another model fingerprint (with a warning)',
+  },
+};
+
+/** Explainers that draw every model side by side (the others are ignored by overlays). */
+const COMPARING = new Set(['embedding-map', 'pr']);
+
+/** A file of the project named by its path inside the artifact folder (the parent of the run's folder). */
+function projectArtifact(context: JobContext, relPath: string, param: string): string {
+  const folder = dirname(context.spec.runFolder);
+  const full = resolve(folder, relPath);
+  if (!full.startsWith(folder + sep))
+    throw new VetbenchError(
+      'path-not-allowed',
+      `${param} '${relPath}' is not inside the project's artifact folder`,
+      "Name an artifact of this project by its path in the artifact folder, e.g. 'run-3/weights.safetensors'.",
+    );
+  if (!existsSync(full))
+    throw new VetbenchError(
+      'artifact-missing',
+      `${param}: the project has no artifact '${relPath}'`,
+      "Name an artifact of this project by its path in the artifact folder, e.g. 'run-3/weights.safetensors'.",
+    );
+  return full;
+}
+
+/** The zero-shot head of weights over the dataset's classes (one template, as zero-shot evaluation). */
+async function zeroShotHead(weights: ClipWeights, classNames: readonly string[]): Promise<ZeroShotHead> {
+  const encoder = await createEncoder(weights);
+  try {
+    return await buildZeroShotHead(encoder, classNames, [DEFAULT_TEMPLATE]);
+  } finally {
+    await encoder.dispose();
+  }
+}
+
+/** Provenance of one drawn model in the run's result. */
+function described(model: ExplainModel): { label: string; fingerprint: string; prompts: string | null } {
+  return {
+    label: model.label,
+    fingerprint: model.weights.source.fingerprint,
+    prompts: model.prompts?.fileSha256 ?? null,
+  };
+}
+
+/**
  * Explanations as runs (METHODS 5): Grad-CAM, attention, rollout, embedding maps, PR curves. Artifacts are the
  * explainer's PNG/SVG/JSON plus one .npy per raw array. With a prompt file, overlays explain the prompted
  * model, and embedding maps and PR curves compare the model without prompts ("backdoored") and with them
@@ -48,14 +125,18 @@ export const explainJob: JobKind = {
       kind: 'explain' as const,
       summary: e.summary,
       paper: e.paper,
-      params: apiParamSpecs({ ...SAMPLE_PARAMS, ...e.params }),
+      params: apiParamSpecs({ ...SAMPLE_PARAMS, ...MODEL_PARAMS, ...e.params }),
       needsTarget: false,
       acceptsTrigger: true,
     })),
   async run(context) {
     const { spec } = context;
     const explainer = findExplainer(spec.method);
-    const params = resolveParams(spec.method, { ...SAMPLE_PARAMS, ...explainer.params }, spec.params);
+    const params = resolveParams(
+      spec.method,
+      { ...SAMPLE_PARAMS, ...MODEL_PARAMS, ...explainer.params },
+      spec.params,
+    );
     if ((spec.trigger === null) !== (spec.target === null))
       throw new VetbenchError(
         'bad-request',
@@ -67,19 +148,47 @@ export const explainJob: JobKind = {
     for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
     const dataset = await importDataset(spec.datasetSource);
     const classNames = dataset.classes.map((c) => c.name);
-    const encoder = await createEncoder(weights);
-    const head = await buildZeroShotHead(encoder, classNames, [DEFAULT_TEMPLATE]);
-    await encoder.dispose();
-    const prompts = spec.promptsPath
-      ? await loadDeepPrompts(spec.promptsPath, weights, {
-          warn: (message) => context.log(`warning: ${message}`, 'warn'),
-        })
-      : null;
-    const plain: ExplainModel = { label: prompts ? 'backdoored' : 'model', weights, head, prompts: null };
-    const prompted: ExplainModel | null = prompts ? { label: 'defended', weights, head, prompts } : null;
-    const compares = explainer.id === 'embedding-map' || explainer.id === 'pr';
-    const model = compares || !prompted ? plain : prompted;
-    const others = compares && prompted ? [prompted] : [];
+    const force = bool(params, 'force');
+    const promptsOf = (path: string, of: ClipWeights): Promise<DeepPromptTensors> =>
+      loadDeepPrompts(path, of, { force, warn: (message) => context.log(`warning: ${message}`, 'warn') });
+    const head = await zeroShotHead(weights, classNames);
+    const prompts = spec.promptsPath ? await promptsOf(spec.promptsPath, weights) : null;
+    const compareModel = str(params, 'compareModel');
+    const comparePrompts = str(params, 'comparePrompts');
+    const comparing = compareModel !== '' || comparePrompts !== '';
+    const drawsWithout = !comparing && prompts !== null && bool(params, 'drawWithoutPrompts');
+    const [label, compareLabel] = str(params, 'labels')
+      .split(',')
+      .map((l) => l.trim());
+    const labels = {
+      model: label || (drawsWithout ? 'backdoored' : 'model'),
+      compared: compareLabel || (drawsWithout ? 'defended' : 'compared'),
+    };
+    let model: ExplainModel;
+    const others: ExplainModel[] = [];
+    if (drawsWithout) {
+      // Overlays explain the prompted model; maps and curves draw it without and with its prompts.
+      const plain = { label: labels.model, weights, head, prompts: null };
+      const prompted = { label: labels.compared, weights, head, prompts };
+      model = COMPARING.has(explainer.id) ? plain : prompted;
+      if (COMPARING.has(explainer.id)) others.push(prompted);
+    } else {
+      model = { label: labels.model, weights, head, prompts };
+      if (comparing) {
+        const otherWeights = compareModel
+          ? await loadClipWeights(projectArtifact(context, compareModel, 'compareModel'))
+          : weights;
+        if (compareModel) for (const w of otherWeights.source.warnings) context.log(`warning: ${w}`, 'warn');
+        others.push({
+          label: labels.compared,
+          weights: otherWeights,
+          head: compareModel ? await zeroShotHead(otherWeights, classNames) : head,
+          prompts: comparePrompts
+            ? await promptsOf(projectArtifact(context, comparePrompts, 'comparePrompts'), otherWeights)
+            : null,
+        });
+      }
+    }
     const resolution = weights.config.vision.imageResolution;
     const target = spec.target === null ? null : classIndex(dataset, spec.target);
     const trigger = await triggerOfJob(spec, resolution);
@@ -122,6 +231,8 @@ export const explainJob: JobKind = {
       images: images.keys.length,
       summary: result.summary,
       model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
+      drawn: described(model),
+      compared: others.map(described),
       ...(prompts ? { prompts: { path: spec.promptsPath, file_sha256: prompts.fileSha256 } } : {}),
       ...(trigger ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } } : {}),
     };

@@ -5,10 +5,18 @@ import { attackJob } from './attack-job.js';
 import { defenseJob } from './defense-job.js';
 import { evalJob } from './eval-job.js';
 import { explainJob } from './explain-job.js';
+import { pretrainJob } from './pretrain-job.js';
 import { scanJob } from './scan-job.js';
 
-/** Every kind of job the host can run. A new kind (defense, scan, explain) is one file and one line here. */
-export const JOB_KINDS: readonly JobKind[] = [attackJob, evalJob, defenseJob, explainJob, scanJob];
+/** Every kind of job the host can run. A new kind is one file and one line here. */
+export const JOB_KINDS: readonly JobKind[] = [
+  attackJob,
+  evalJob,
+  defenseJob,
+  explainJob,
+  scanJob,
+  pretrainJob,
+];
 
 export function findJobKind(kind: RunKind): JobKind {
   const found = JOB_KINDS.find((k) => k.kind === kind);
