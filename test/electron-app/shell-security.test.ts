@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { IPC_CHANNEL_PREFIX, IPC_EVENT_CHANNEL } from '../../electron/api/contract.js';
 import { resolveAppFile } from '../../electron/app/app-protocol.js';
-import { PICK_PATH_CHANNEL } from '../../electron/app/bridge.js';
+import { OPEN_ARTIFACT_CHANNEL, PICK_PATH_CHANNEL } from '../../electron/app/bridge.js';
 import { CONTENT_SECURITY_POLICY } from '../../electron/app/content-security-policy.js';
 import { datasetImagePath, parseProjectFileUrl, projectFileUrl } from '../../electron/app/file-protocol.js';
 import { isAppUrl, isTrustedSender, secureWebPreferences } from '../../electron/app/security.js';
@@ -67,6 +67,9 @@ describe('Electron shell security', () => {
     expect(preload).toContain(`const CHANNEL_PREFIX = '${IPC_CHANNEL_PREFIX}';`);
     expect(preload).toContain(`const EVENT_CHANNEL = '${IPC_EVENT_CHANNEL}';`);
     expect(preload).toContain(`const PICK_CHANNEL = '${PICK_PATH_CHANNEL}';`);
+    expect(preload).toContain(`const OPEN_ARTIFACT_CHANNEL = '${OPEN_ARTIFACT_CHANNEL}';`);
+    // openArtifact sends an id only, never a path.
+    expect(preload).toMatch(/invoke\(OPEN_ARTIFACT_CHANNEL, \{\s*artifactId: Number\(artifactId\),?\s*\}\)/);
     // Only `electron` is required at run time; everything else is a type import.
     const runtimeImports = [...preload.matchAll(/^import (?!type )[^\n]*$/gm)].map((m) => m[0]);
     expect(runtimeImports).toEqual(["import electron = require('electron');"]);

@@ -102,4 +102,65 @@ describe('attack and defense wizards', () => {
       params: { patchSize: 4 },
     });
   });
+
+  it('offers the triggers finished attack runs saved and evaluates the chosen ones as artifacts', async () => {
+    const attack = runSummary(7, {
+      status: 'done',
+      label: 'BadCLIP on demo',
+      method: 'badclip-de',
+      target: 'banana',
+    });
+    const artifact = (id: number, kind: 'trigger' | 'weights', name: string) => ({
+      id,
+      runId: 7,
+      kind,
+      name,
+      mediaType: 'application/octet-stream',
+      bytes: 1,
+      sha256: '',
+      createdAt: 0,
+    });
+    const fake = fakeApi({
+      listRuns: () => ({ runs: [attack], total: 1 }),
+      listArtifacts: () => ({
+        artifacts: [
+          artifact(30, 'weights', 'weights.safetensors'),
+          artifact(31, 'trigger', 'trigger.safetensors'),
+        ],
+      }),
+    });
+    const wizard = new VetWizard(fake.api, [], [EVAL], []);
+    await wizard.loadSavedTriggers();
+    expect(fake.calls[0]).toEqual({
+      method: 'listRuns',
+      request: { kind: ['attack'], status: ['done'], limit: 500 },
+    });
+    expect(wizard.savedTriggers).toEqual([
+      {
+        artifactId: 31,
+        fileName: 'trigger.safetensors',
+        runId: 7,
+        runLabel: 'BadCLIP on demo',
+        method: 'badclip-de',
+        target: 'banana',
+        modelId: 1,
+      },
+    ]);
+    wizard.preselect(2, 1);
+    wizard.toggleSavedTrigger(31, true);
+    expect(wizard.blocker).toBe('Choose the suspected target class.');
+    wizard.target = 'banana';
+    const requests = wizard.requests();
+    expect(requests).toHaveLength(2);
+    expect(requests[1]).toMatchObject({
+      kind: 'eval',
+      method: 'backdoor-eval',
+      modelId: 2,
+      target: 'banana',
+      trigger: { source: 'artifact', artifactId: 31 },
+      label: 'Vet: trigger of run #7 (badclip-de) → banana',
+    });
+    wizard.toggleSavedTrigger(31, false);
+    expect(wizard.requests()).toHaveLength(1);
+  });
 });
