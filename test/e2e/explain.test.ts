@@ -170,6 +170,32 @@ for (const { target, reason } of TARGETS)
       await shot('explain-compare');
     });
 
+    it('draws an embedding map of clean and triggered images and shows the SVG', async () => {
+      await go('Explain');
+      await page.locator('input[name="explain-method"][value="embedding-map"]').check();
+      await page.locator('#explain-param-count').fill('16');
+      await page.locator('#explain-param-neighbors').fill('5');
+      await page.locator('input[name="explain-trigger-source"][value="family"]').check();
+      await page.locator('#explain-family').selectOption('badnet');
+      await page.locator('#explain-target').selectOption('banana');
+      await shot('explain-embedding-map');
+      await page.getByRole('button', { name: 'Explain with Embedding map (UMAP)' }).click();
+      await page.waitForURL(/#\/runs\/\d+$/, { timeout: 30_000 });
+      const mapRunId = Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
+      await expect
+        .poll(() => page.locator('header [data-status]').first().getAttribute('data-status'), {
+          timeout: 60_000,
+          interval: 250,
+        })
+        .toBe('done');
+      const map = page.getByRole('img', { name: `embedding-map-model.svg of run ${mapRunId}` });
+      await map.waitFor({ timeout: 30_000 });
+      await expect
+        .poll(() => map.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      await shot('explain-embedding-map-run');
+    });
+
     it('shows the Explain screen in the dark theme without console errors', async () => {
       await go('Explain');
       await page.locator(`table.recent tr[data-run-id="${runId}"]`).waitFor();

@@ -7,7 +7,7 @@ import type {
   TriggerInfo,
 } from '../../electron/api/contract.js';
 import { ExplainForm } from '../../renderer/src/state/explain-form.svelte.js';
-import { ExplainSources } from '../../renderer/src/state/explain-sources.svelte.js';
+import { artifactFolderPath, ExplainSources } from '../../renderer/src/state/explain-sources.svelte.js';
 import { fakeApi, runSummary } from './fake-api.js';
 
 const GRADCAM: MethodInfo = {
@@ -126,6 +126,46 @@ describe('explain form', () => {
   });
 });
 
+describe('explain form: project files as parameters', () => {
+  const EMBEDDING_MAP: MethodInfo = {
+    ...GRADCAM,
+    id: 'embedding-map',
+    params: {
+      count: { kind: 'integer', default: 8, min: 1, help: 'images' },
+      compareModel: { kind: 'string', default: '', help: 'second model' },
+      comparePrompts: { kind: 'string', default: '', help: 'its prompts' },
+      labels: { kind: 'string', default: '', help: 'legend' },
+    },
+  };
+
+  it('picks compareModel and comparePrompts from lists and sends them with the generated params', () => {
+    const form = new ExplainForm(fakeApi({}).api, [GRADCAM, EMBEDDING_MAP], TRIGGERS);
+    expect(form.files).toEqual({});
+    form.preselect(1, 2);
+    form.chooseMethod('embedding-map');
+    expect(Object.keys(form.form.specs)).toEqual(['count', 'labels']);
+    expect(form.files).toEqual({ compareModel: '', comparePrompts: '' });
+    form.chooseFile('comparePrompts', 'run-5/prompts.safetensors');
+    form.chooseFile('compareModel', 'run-3/weights.safetensors');
+    // The prompt file was the first model's: another compared model drops it.
+    expect(form.files.comparePrompts).toBe('');
+    form.chooseFile('comparePrompts', 'run-6/prompts.safetensors');
+    expect(form.request()?.params).toEqual({
+      count: 8,
+      labels: '',
+      compareModel: 'run-3/weights.safetensors',
+      comparePrompts: 'run-6/prompts.safetensors',
+    });
+    // With no second model the compared prompt file is the model's own: a new model drops it.
+    form.chooseFile('compareModel', '');
+    form.chooseFile('comparePrompts', 'run-5/prompts.safetensors');
+    form.chooseModel(1);
+    expect(form.files.comparePrompts).toBe('run-5/prompts.safetensors');
+    form.chooseModel(4);
+    expect(form.files.comparePrompts).toBe('');
+  });
+});
+
 describe('explain sources', () => {
   it('collects attack triggers, defense prompt files per model and the recent explanations', async () => {
     const requests: ListRunsRequest[] = [];
@@ -161,7 +201,9 @@ describe('explain sources', () => {
     ]);
     expect(sources.triggerOfRun(3)?.artifactId).toBe(31);
     expect(sources.triggerOfRun(null)).toBeUndefined();
-    expect(sources.promptsFor(2).map((p) => p.artifactId)).toEqual([50]);
+    expect(sources.promptsFor(2).map((p) => [p.artifactId, p.path])).toEqual([
+      [50, 'run-5/prompts.safetensors'],
+    ]);
     expect(sources.promptsFor(1)).toEqual([]);
     expect(sources.recent.map((r) => r.id)).toEqual([9]);
   });
@@ -171,5 +213,21 @@ describe('explain sources', () => {
     await sources.load();
     expect(sources.loaded).toBe(false);
     expect(sources.error?.code).toBe('not-faked');
+  });
+});
+
+describe('artifact folder paths', () => {
+  it('names models made by runs by their path in the artifact folder, others not at all', () => {
+    expect(artifactFolderPath('/p/a.artifacts', '/p/a.artifacts/run-3/weights.safetensors')).toBe(
+      'run-3/weights.safetensors',
+    );
+    expect(artifactFolderPath('/p/a.artifacts/', '/p/a.artifacts/run-3/weights.safetensors')).toBe(
+      'run-3/weights.safetensors',
+    );
+    expect(artifactFolderPath('C:\\p\\a.artifacts', 'C:\\p\\a.artifacts\\run-3\\w.safetensors')).toBe(
+      'run-3/w.safetensors',
+    );
+    expect(artifactFolderPath('/p/a.artifacts', '/p/a.artifacts-old/run-3/w.safetensors')).toBeNull();
+    expect(artifactFolderPath('/p/a.artifacts', '/models/demo.safetensors')).toBeNull();
   });
 });

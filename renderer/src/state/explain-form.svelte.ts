@@ -19,8 +19,16 @@ const MAX_SEED = 2 ** 31 - 1;
 
 export type TriggerSource = 'none' | 'family' | 'artifact';
 
-/** Explanations that compare the model without and with the prompt file instead of explaining one of them. */
+/** Explanations that draw several models (maps, curves) instead of explaining one of them (overlays). */
 const COMPARING_METHODS: readonly string[] = ['embedding-map', 'pr'];
+
+/**
+ * String parameters of the explain job that name a project file (a path inside the artifact folder): the
+ * screen offers the project's models and prompt files for them instead of a text field. Any other parameter,
+ * or these under another kind, stays in the generated form.
+ */
+export const FILE_PARAMS = ['compareModel', 'comparePrompts'] as const;
+export type FileParam = (typeof FILE_PARAMS)[number];
 
 export class ExplainForm {
   private readonly api: ApiClient;
@@ -42,6 +50,8 @@ export class ExplainForm {
   submitting = $state(false);
   error = $state<ApiError | null>(null);
   form = $state<ParamForm>(new ParamForm({}));
+  /** Values of the chosen method's file parameters (only those it declares), '' = none. */
+  files = $state<Partial<Record<FileParam, string>>>({});
   /** Set once the analyst picks a trigger source, so suggestions stop overriding the choice. */
   private triggerTouched = false;
 
@@ -85,12 +95,33 @@ export class ExplainForm {
 
   chooseMethod(id: string): void {
     this.methodId = id;
-    this.form = new ParamForm(this.methods.find((m) => m.id === id)?.params ?? {});
+    const specs = { ...this.methods.find((m) => m.id === id)?.params };
+    const files: Partial<Record<FileParam, string>> = {};
+    for (const key of FILE_PARAMS) {
+      const spec = specs[key];
+      if (spec?.kind !== 'string') continue;
+      files[key] = spec.default;
+      delete specs[key];
+    }
+    this.files = files;
+    this.form = new ParamForm(specs);
   }
 
-  /** A prompt file belongs to one model: changing the model drops it. */
+  /** A prompt file belongs to one model: choosing another compared model drops the compared prompts. */
+  chooseFile(key: FileParam, value: string): void {
+    if (!(key in this.files)) return;
+    if (key === 'compareModel' && value !== this.files.compareModel && 'comparePrompts' in this.files)
+      this.files = { ...this.files, comparePrompts: '' };
+    this.files = { ...this.files, [key]: value };
+  }
+
+  /** A prompt file belongs to one model: changing the model drops it (and the compared one, when that is this model). */
   chooseModel(id: number | null): void {
-    if (id !== this.modelId) this.promptsArtifactId = null;
+    if (id !== this.modelId) {
+      this.promptsArtifactId = null;
+      if (this.files.compareModel === '' && 'comparePrompts' in this.files)
+        this.files = { ...this.files, comparePrompts: '' };
+    }
     this.modelId = id;
   }
 
@@ -149,7 +180,7 @@ export class ExplainForm {
       ...(trigger ? { trigger, target: this.target } : {}),
       ...(this.promptsArtifactId !== null ? { promptsArtifactId: this.promptsArtifactId } : {}),
       seed: Number(this.seedText.trim()),
-      params,
+      params: { ...params, ...this.files },
       ...(this.label.trim() ? { label: this.label.trim() } : {}),
     };
   }

@@ -22,6 +22,8 @@ export interface PromptArtifactOption {
   readonly runLabel: string;
   readonly method: string;
   readonly modelId: number;
+  /** Its path inside the project's artifact folder, as explain params name project files. */
+  readonly path: string;
 }
 
 /** Enough runs to find the project's triggers and prompt files without paging. */
@@ -94,5 +96,18 @@ export function promptOptions(run: RunSummary, artifacts: readonly ArtifactInfo[
       runLabel: run.label,
       method: run.method,
       modelId: run.modelId,
+      path: runArtifactPath(run.id, a.name),
     }));
+}
+
+/** Where the store keeps a run's artifact inside the artifact folder (ProjectStore.writeArtifact: run-<id>/<name>). */
+export function runArtifactPath(runId: number, name: string): string {
+  return `run-${runId}/${name}`;
+}
+
+/** A model file's path inside the artifact folder (models made by runs), or null for files kept elsewhere. */
+export function artifactFolderPath(artifactsDir: string, file: string): string | null {
+  const folder = artifactsDir.replace(/[\\/]+$/, '');
+  const inside = file.startsWith(`${folder}/`) || file.startsWith(`${folder}\\`);
+  return inside ? file.slice(folder.length + 1).replaceAll('\\', '/') : null;
 }
