@@ -83,9 +83,9 @@ for (const { target, reason } of TARGETS)
       // The methods are generated from the job host's explain kind (listMethods), Grad-CAM first.
       const methods = page.locator('fieldset.methods input[name="explain-method"]');
       await expect.poll(() => methods.count(), { timeout: 60_000 }).toBe(5);
-      expect(await methods.evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value))).toEqual(
-        ['gradcam', 'attention', 'rollout', 'embedding-map', 'pr'],
-      );
+      expect(
+        await methods.evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value)),
+      ).toEqual(['gradcam', 'attention', 'rollout', 'embedding-map', 'pr']);
       expect(await page.locator('input[name="explain-method"][value="gradcam"]').isChecked()).toBe(true);
       // The parameter form comes from Grad-CAM's ParamSpecs: a value out of range is refused in place.
       await page.locator('#explain-param-count').fill('0');
@@ -128,7 +128,9 @@ for (const { target, reason } of TARGETS)
       const overlay = page.getByRole('img', { name: `gradcam.png of run ${runId}` });
       await overlay.waitFor({ timeout: 30_000 });
       await expect
-        .poll(() => overlay.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 30_000 })
+        .poll(() => overlay.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), {
+          timeout: 30_000,
+        })
         .toBeGreaterThan(0);
       // Its raw maps are stored beside it.
       expect(await page.locator('ul.artifacts').textContent()).toContain('gradcam_triggered.npy');
@@ -164,7 +166,9 @@ for (const { target, reason } of TARGETS)
         const overlay = page.getByRole('img', { name: `gradcam.png of run ${id}` });
         await overlay.waitFor({ timeout: 30_000 });
         await expect
-          .poll(() => overlay.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 30_000 })
+          .poll(() => overlay.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), {
+            timeout: 30_000,
+          })
           .toBeGreaterThan(0);
       }
       await shot('explain-compare');
@@ -191,7 +195,9 @@ for (const { target, reason } of TARGETS)
       const map = page.getByRole('img', { name: `embedding-map-model.svg of run ${mapRunId}` });
       await map.waitFor({ timeout: 30_000 });
       await expect
-        .poll(() => map.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 30_000 })
+        .poll(() => map.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), {
+          timeout: 30_000,
+        })
         .toBeGreaterThan(0);
       await shot('explain-embedding-map-run');
     });
