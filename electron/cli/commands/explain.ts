@@ -85,7 +85,14 @@ function positiveInt(value: string, flag: string): number {
 }
 
 function explainerHelp(): string {
-  const lines = ['', 'Explainers and their --param keys:'];
+  const lines = [
+    '',
+    'Every explanation is a run of the project (worker process, artifacts stored with their hashes); its files',
+    "are copied to --out. Files given with --compare and --compare-prompts are copied into the project's",
+    'artifact folder first (once, by content hash), unless they are in it already (e.g. a run output).',
+    '',
+    'Explainers and their --param keys:',
+  ];
   for (const e of EXPLAINERS) {
     lines.push(`  ${e.id}: ${e.summary}`);
     for (const [key, spec] of Object.entries(e.params))
