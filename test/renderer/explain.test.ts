@@ -208,6 +208,20 @@ describe('explain sources', () => {
     expect(sources.recent.map((r) => r.id)).toEqual([9]);
   });
 
+  it('refreshes the explanation list alone', async () => {
+    const kinds: unknown[] = [];
+    const fake = fakeApi({
+      listRuns: (r) => {
+        kinds.push(r.kind);
+        return { runs: [runSummary(9, { kind: 'explain', status: 'running' })], total: 1 };
+      },
+    });
+    const sources = new ExplainSources(fake.api);
+    await sources.loadRecent();
+    expect(kinds).toEqual([['explain']]);
+    expect(sources.recent.map((r) => [r.id, r.status])).toEqual([[9, 'running']]);
+  });
+
   it('keeps the API error to show', async () => {
     const sources = new ExplainSources(fakeApi({}).api);
     await sources.load();

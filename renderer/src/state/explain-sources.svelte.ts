@@ -40,6 +40,16 @@ export class ExplainSources {
 
   constructor(private readonly api: ApiClient) {}
 
+  /** Only the explanation list: cheap enough for every status change. */
+  async loadRecent(): Promise<void> {
+    try {
+      this.recent = (await this.api.listRuns({ kind: ['explain'], limit: RECENT_EXPLANATIONS })).runs;
+      this.error = null;
+    } catch (e) {
+      this.error = toDisplayError(e);
+    }
+  }
+
   async load(): Promise<void> {
     try {
       const [producers, explanations] = await Promise.all([
