@@ -36,6 +36,8 @@ for (const { target, reason } of TARGETS)
     const consoleErrors: string[] = [];
 
     async function shot(name: string): Promise<void> {
+      // The navigation column is sticky: from the top it sits where it belongs in a full-page picture.
+      await page.evaluate('window.scrollTo(0, 0)');
       await page.screenshot({
         path: join(SCREENSHOTS, `${target.screenshotPrefix}${name}.png`),
         fullPage: true,
