@@ -1,10 +1,17 @@
-import { createHash } from 'node:crypto';
-import { readSafetensors, writeSafetensors, type SafetensorsFile } from '../clip/safetensors.js';
 import type { ClipConfig } from '../clip/config.js';
 import { VetbenchError } from '../errors.js';
 import type { ParamValues } from '../methods/params.js';
-import { vetbenchVersion } from '../paths.js';
-import { hostTensor, type HostTensor } from '../tensor/host-tensor.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import {
+  payloadSha256,
+  readSealedFile,
+  requireSealedModel,
+  sealedInvalid,
+  verifySealedPayload,
+  writeSealedFile,
+  type ModelMatchOptions,
+  type SealedFileKind,
+} from '../util/sealed-file.js';
 
 /**
  * The hardened (or malicious) prompt file (METHODS 6): a safetensors file whose tensors are the learned
@@ -65,103 +72,48 @@ export type NewPromptFile = Omit<
   readonly createdAt?: string;
 };
 
-const HEADER_KEY = 'vetbench_prompts';
+/** Prompt files are sealed files (engine/util/sealed-file.ts): provenance header, payload hash, fingerprint. */
+const PROMPT_SEAL: SealedFileKind = {
+  format: PROMPT_FILE_FORMAT,
+  headerKey: 'vetbench_prompts',
+  version: PROMPT_FILE_VERSION,
+  codePrefix: 'prompt-file',
+  noun: 'prompt file',
+  remakeHint: 'Export the prompt file again from the run that made it (vetbench defend ... --out file).',
+  wrongFileHint: 'Pass a prompt file written by `vetbench defend` or `vetbench attack badclip-prompt`.',
+  mismatchHint: 'Use the model the prompts were made for',
+};
 
-/** Hash of the tensors independent of file layout: name, shape and little-endian float32 data, by name. */
-export function payloadSha256(tensors: Readonly<Record<string, HostTensor>>): string {
-  const hash = createHash('sha256');
-  for (const name of Object.keys(tensors).sort()) {
-    const t = tensors[name]!;
-    hash.update(`${name}:${t.shape.join('x')};`);
-    hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  }
-  return hash.digest('hex');
-}
+export { payloadSha256 };
 
 /** Writes the file atomically and returns its header (with the payload hash). */
 export async function savePromptFile(path: string, file: NewPromptFile): Promise<PromptFileHeader> {
   const { tensors, ...rest } = file;
   checkTensorsForKind(path, file.kind, tensors, file.depth);
-  const header: PromptFileHeader = {
-    format: PROMPT_FILE_FORMAT,
-    formatVersion: PROMPT_FILE_VERSION,
-    ...rest,
-    createdAt: file.createdAt ?? new Date().toISOString(),
-    tool: `vetbench ${vetbenchVersion()}`,
-    payloadSha256: payloadSha256(tensors),
-  };
-  await writeSafetensors(
-    path,
-    Object.entries(tensors).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data })),
-    { format: PROMPT_FILE_FORMAT, [HEADER_KEY]: JSON.stringify(header) },
-  );
-  return header;
+  return writeSealedFile<PromptFileHeader>(path, PROMPT_SEAL, tensors, rest);
 }
 
-export interface LoadPromptFileOptions {
-  /** The model the prompts will be used with; a different fingerprint is refused unless `force`. */
-  readonly modelFingerprint?: string;
-  readonly force?: boolean;
+export interface LoadPromptFileOptions extends ModelMatchOptions {
   /** When given, tensor shapes are checked against this architecture. */
   readonly config?: ClipConfig;
-  /** Called with a warning when a mismatch was overridden by `force`. */
-  readonly warn?: (message: string) => void;
 }
 
 function invalid(path: string, problem: string): VetbenchError {
-  return new VetbenchError(
-    'prompt-file-invalid',
-    `${path}: ${problem}`,
-    'Export the prompt file again from the run that made it (vetbench defend ... --out file).',
-  );
+  return sealedInvalid(PROMPT_SEAL, path, problem);
 }
 
-function parseHeader(path: string, meta: Readonly<Record<string, string>>): PromptFileHeader {
-  if (meta.format !== PROMPT_FILE_FORMAT || meta[HEADER_KEY] === undefined) {
-    throw new VetbenchError(
-      'prompt-file-invalid',
-      `${path} is not a Vetbench prompt file (no '${PROMPT_FILE_FORMAT}' header in its metadata)`,
-      'Pass a prompt file written by `vetbench defend` or `vetbench attack badclip-prompt`.',
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(meta[HEADER_KEY]);
-  } catch {
-    throw invalid(path, 'its header is not valid JSON');
-  }
-  if (raw === null || typeof raw !== 'object') throw invalid(path, 'its header is not a JSON object');
-  const h = raw as Record<string, unknown>;
-  const version = h.formatVersion;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw invalid(path, `format version '${String(version)}' is not a positive integer`);
-  }
-  if (version > PROMPT_FILE_VERSION) {
-    throw new VetbenchError(
-      'prompt-file-version',
-      `${path} has prompt format version ${version}; this Vetbench reads version ${PROMPT_FILE_VERSION}`,
-      'Update Vetbench to read it.',
-    );
-  }
+/** The prompt file's own header fields; the common ones were checked by `readSealedFile`. */
+function checkPromptHeader(path: string, h: Record<string, unknown>): PromptFileHeader {
   if (typeof h.kind !== 'string' || !(PROMPT_KINDS as readonly string[]).includes(h.kind)) {
     throw invalid(path, `unknown kind '${String(h.kind)}' (known: ${PROMPT_KINDS.join(', ')})`);
   }
-  const isStringArray = (v: unknown): v is string[] =>
-    Array.isArray(v) && v.every((s) => typeof s === 'string');
-  if (typeof h.modelFingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(h.modelFingerprint)) {
-    throw invalid(path, 'the model fingerprint is missing or not a SHA-256');
-  }
-  if (!isStringArray(h.classNames) || h.classNames.length === 0) throw invalid(path, 'it names no classes');
-  if (!isStringArray(h.templates)) throw invalid(path, 'its templates are not a list of text');
-  if (typeof h.payloadSha256 !== 'string') throw invalid(path, 'the payload hash is missing');
-  const method = h.method as Record<string, unknown> | undefined;
-  if (!method || typeof method.id !== 'string' || typeof method.seed !== 'number') {
-    throw invalid(path, 'the method (id, params, seed) is missing');
+  if (!Array.isArray(h.templates) || !h.templates.every((t) => typeof t === 'string')) {
+    throw invalid(path, 'its templates are not a list of text');
   }
   if (h.depth !== undefined && (typeof h.depth !== 'number' || !Number.isInteger(h.depth) || h.depth < 0)) {
     throw invalid(path, `depth '${String(h.depth)}' is not a block index`);
   }
-  return raw as PromptFileHeader;
+  return h as unknown as PromptFileHeader;
 }
 
 function expectShape(path: string, name: string, t: HostTensor | undefined, rank: number): HostTensor {
@@ -247,38 +199,13 @@ function checkAgainstConfig(
 
 /** Reads and verifies a prompt file; refuses one trained for another model unless forced. */
 export async function loadPromptFile(path: string, options: LoadPromptFileOptions = {}): Promise<PromptFile> {
-  let file: SafetensorsFile;
-  try {
-    file = await readSafetensors(path, { sha256: true });
-  } catch (e) {
-    if (e instanceof VetbenchError && e.code.startsWith('safetensors-')) {
-      throw invalid(path, `not a readable prompt file (${e.message})`);
-    }
-    throw e;
-  }
-  const header = parseHeader(path, file.metadata);
-  const tensors: Record<string, HostTensor> = {};
-  for (const t of file.tensors) tensors[t.name] = hostTensor(t.data, t.shape);
+  const sealed = await readSealedFile(path, PROMPT_SEAL, { sha256: true });
+  const header = checkPromptHeader(path, sealed.header);
+  const { tensors } = sealed;
   checkTensorsForKind(path, header.kind, tensors, header.depth);
-  if (payloadSha256(tensors) !== header.payloadSha256) {
-    throw new VetbenchError(
-      'prompt-file-tampered',
-      `${path}: the tensors do not match the payload hash in the header (the file was modified or corrupted)`,
-      'Do not use this file; export it again from the run that made it.',
-    );
-  }
-  if (options.modelFingerprint !== undefined && options.modelFingerprint !== header.modelFingerprint) {
-    const message = `${path} was trained for model ${header.modelFingerprint.slice(0, 12)}…, not this model (${options.modelFingerprint.slice(0, 12)}…)`;
-    if (!options.force) {
-      throw new VetbenchError(
-        'prompt-file-model-mismatch',
-        message,
-        'Use the model the prompts were made for, or pass --force to apply them anyway (results may mean nothing).',
-      );
-    }
-    options.warn?.(`${message}; applied anyway because of --force`);
-  }
+  verifySealedPayload(path, PROMPT_SEAL, tensors, header.payloadSha256);
+  requireSealedModel(path, PROMPT_SEAL, header.modelFingerprint, options);
   const loaded = { header, tensors };
   if (options.config) checkAgainstConfig(path, loaded, options.config);
-  return { ...loaded, fileSha256: file.sha256!, path };
+  return { ...loaded, fileSha256: sealed.file.sha256!, path };
 }

@@ -1,9 +1,15 @@
-import { readSafetensors, writeSafetensors, type SafetensorsFile } from '../../clip/safetensors.js';
 import { VetbenchError } from '../../errors.js';
 import type { ParamValues } from '../../methods/params.js';
-import { vetbenchVersion } from '../../paths.js';
-import { payloadSha256 } from '../../prompts/prompt-file.js';
-import { hostTensor, type HostTensor } from '../../tensor/host-tensor.js';
+import type { HostTensor } from '../../tensor/host-tensor.js';
+import {
+  readSealedFile,
+  requireSealedModel,
+  sealedInvalid,
+  verifySealedPayload,
+  writeSealedFile,
+  type ModelMatchOptions,
+  type SealedFileKind,
+} from '../../util/sealed-file.js';
 
 /**
  * A linear head on a CLIP's image embedding (the linear-probe defense's product): a safetensors file with
@@ -15,7 +21,17 @@ export const LINEAR_HEAD_FORMAT = 'vetbench-linear-head';
 export const LINEAR_HEAD_VERSION = 1;
 /** The head reads the L2-normalised image embedding, as CLIP's zero-shot head does. */
 export const LINEAR_HEAD_FEATURES = 'l2-normalized-image-embedding';
-const HEADER_KEY = 'vetbench_linear_head';
+/** Linear heads are sealed files (engine/util/sealed-file.ts), as prompt files are. */
+const LINEAR_HEAD_SEAL: SealedFileKind = {
+  format: LINEAR_HEAD_FORMAT,
+  headerKey: 'vetbench_linear_head',
+  version: LINEAR_HEAD_VERSION,
+  codePrefix: 'linear-head',
+  noun: 'linear head',
+  remakeHint: 'Train the head again (vetbench defend linear-probe ... --out head.safetensors).',
+  wrongFileHint: 'Pass a file written by `vetbench defend linear-probe`.',
+  mismatchHint: 'Use the model the head was trained on',
+};
 
 export interface LinearHeadHeader {
   readonly format: typeof LINEAR_HEAD_FORMAT;
@@ -52,11 +68,7 @@ export interface NewLinearHead extends LinearHead {
 }
 
 function invalid(path: string, problem: string): VetbenchError {
-  return new VetbenchError(
-    'linear-head-invalid',
-    `${path}: ${problem}`,
-    'Train the head again (vetbench defend linear-probe ... --out head.safetensors).',
-  );
+  return sealedInvalid(LINEAR_HEAD_SEAL, path, problem);
 }
 
 function checkShapes(path: string, head: LinearHead, classes: number): void {
@@ -80,80 +92,24 @@ function checkShapes(path: string, head: LinearHead, classes: number): void {
 export async function saveLinearHead(path: string, head: NewLinearHead): Promise<LinearHeadHeader> {
   if (head.classNames.length === 0) throw invalid(path, 'a linear head needs class names');
   checkShapes(path, head, head.classNames.length);
-  const tensors = { weight: head.weight, bias: head.bias };
-  const header: LinearHeadHeader = {
-    format: LINEAR_HEAD_FORMAT,
-    formatVersion: LINEAR_HEAD_VERSION,
-    features: LINEAR_HEAD_FEATURES,
-    modelFingerprint: head.modelFingerprint,
-    classNames: [...head.classNames],
-    method: head.method,
-    metrics: head.metrics ?? {},
-    createdAt: head.createdAt ?? new Date().toISOString(),
-    tool: `vetbench ${vetbenchVersion()}`,
-    payloadSha256: payloadSha256(tensors),
-  };
-  await writeSafetensors(
+  return writeSealedFile<LinearHeadHeader>(
     path,
-    Object.entries(tensors).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data })),
-    { format: LINEAR_HEAD_FORMAT, [HEADER_KEY]: JSON.stringify(header) },
+    LINEAR_HEAD_SEAL,
+    { weight: head.weight, bias: head.bias },
+    {
+      features: LINEAR_HEAD_FEATURES,
+      modelFingerprint: head.modelFingerprint,
+      classNames: [...head.classNames],
+      method: head.method,
+      metrics: head.metrics ?? {},
+      createdAt: head.createdAt,
+    },
   );
-  return header;
 }
 
-function parseHeader(path: string, meta: Readonly<Record<string, string>>): LinearHeadHeader {
-  if (meta.format !== LINEAR_HEAD_FORMAT || meta[HEADER_KEY] === undefined) {
-    throw new VetbenchError(
-      'linear-head-invalid',
-      `${path} is not a Vetbench linear head (no '${LINEAR_HEAD_FORMAT}' header in its metadata)`,
-      'Pass a file written by `vetbench defend linear-probe`.',
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(meta[HEADER_KEY]);
-  } catch {
-    throw invalid(path, 'its header is not valid JSON');
-  }
-  if (raw === null || typeof raw !== 'object') throw invalid(path, 'its header is not a JSON object');
-  const h = raw as Record<string, unknown>;
-  if (typeof h.formatVersion !== 'number' || !Number.isInteger(h.formatVersion) || h.formatVersion < 1) {
-    throw invalid(path, `format version '${String(h.formatVersion)}' is not a positive integer`);
-  }
-  if (h.formatVersion > LINEAR_HEAD_VERSION) {
-    throw new VetbenchError(
-      'linear-head-version',
-      `${path} has linear-head format version ${h.formatVersion}; this Vetbench reads version ${LINEAR_HEAD_VERSION}`,
-      'Update Vetbench to read it.',
-    );
-  }
-  if (h.features !== LINEAR_HEAD_FEATURES)
-    throw invalid(path, `unknown feature space '${String(h.features)}'`);
-  if (typeof h.modelFingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(h.modelFingerprint)) {
-    throw invalid(path, 'the model fingerprint is missing or not a SHA-256');
-  }
-  if (
-    !Array.isArray(h.classNames) ||
-    h.classNames.length === 0 ||
-    !h.classNames.every((c) => typeof c === 'string')
-  ) {
-    throw invalid(path, 'it names no classes');
-  }
-  const method = h.method as Record<string, unknown> | undefined;
-  if (!method || typeof method.id !== 'string' || typeof method.seed !== 'number') {
-    throw invalid(path, 'the method (id, params, seed) is missing');
-  }
-  if (typeof h.payloadSha256 !== 'string') throw invalid(path, 'the payload hash is missing');
-  return raw as LinearHeadHeader;
-}
-
-export interface LoadLinearHeadOptions {
-  /** The model the head will be used with; a different fingerprint is refused unless `force`. */
-  readonly modelFingerprint?: string;
-  readonly force?: boolean;
+export interface LoadLinearHeadOptions extends ModelMatchOptions {
   /** When given, the weight's width is checked against the model's embedding size. */
   readonly embedDim?: number;
-  readonly warn?: (message: string) => void;
 }
 
 /** Reads and verifies a linear head; refuses one trained on another model's embedding unless forced. */
@@ -161,29 +117,16 @@ export async function loadLinearHead(
   path: string,
   options: LoadLinearHeadOptions = {},
 ): Promise<LinearHeadFile> {
-  let file: SafetensorsFile;
-  try {
-    file = await readSafetensors(path);
-  } catch (e) {
-    if (e instanceof VetbenchError && e.code.startsWith('safetensors-')) {
-      throw invalid(path, `not a readable linear head (${e.message})`);
-    }
-    throw e;
+  const sealed = await readSealedFile(path, LINEAR_HEAD_SEAL);
+  if (sealed.header.features !== LINEAR_HEAD_FEATURES) {
+    throw invalid(path, `unknown feature space '${String(sealed.header.features)}'`);
   }
-  const header = parseHeader(path, file.metadata);
-  const byName = new Map(file.tensors.map((t) => [t.name, hostTensor(t.data, t.shape)]));
-  const weight = byName.get('weight');
-  const bias = byName.get('bias');
+  const header = sealed.header as unknown as LinearHeadHeader;
+  const { weight, bias } = sealed.tensors;
   if (!weight || !bias) throw invalid(path, 'tensor weight or bias is missing');
   const head = { weight, bias };
   checkShapes(path, head, header.classNames.length);
-  if (payloadSha256(head) !== header.payloadSha256) {
-    throw new VetbenchError(
-      'linear-head-tampered',
-      `${path}: the tensors do not match the payload hash in the header (the file was modified or corrupted)`,
-      'Do not use this file; train the head again.',
-    );
-  }
+  verifySealedPayload(path, LINEAR_HEAD_SEAL, head, header.payloadSha256);
   if (options.embedDim !== undefined && weight.shape[1] !== options.embedDim) {
     throw new VetbenchError(
       'linear-head-shape',
@@ -191,17 +134,7 @@ export async function loadLinearHead(
       'Use the model the head was trained for.',
     );
   }
-  if (options.modelFingerprint !== undefined && options.modelFingerprint !== header.modelFingerprint) {
-    const message = `${path} was trained on model ${header.modelFingerprint.slice(0, 12)}…, not this model (${options.modelFingerprint.slice(0, 12)}…)`;
-    if (!options.force) {
-      throw new VetbenchError(
-        'linear-head-model-mismatch',
-        message,
-        'Use the model the head was trained on, or pass --force to apply it anyway (results may mean nothing).',
-      );
-    }
-    options.warn?.(`${message}; applied anyway because of --force`);
-  }
+  requireSealedModel(path, LINEAR_HEAD_SEAL, header.modelFingerprint, options);
   return { header, weight, bias, path };
 }
 
