@@ -3,7 +3,7 @@
  * Playwright's Electron support. Each target says why it cannot run here, or opens a page on a project file.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { _electron, chromium, type Page } from 'playwright-core';
 import { findElectronBinary } from '../../electron/app/electron-binary.js';
 import { REPO_ROOT, startServe } from './serve-process.js';
@@ -24,6 +24,11 @@ export interface AppTarget {
 
 const CHROMIUM = process.env.VETBENCH_CHROMIUM ?? '/usr/bin/chromium';
 
+/** A throwaway user data folder beside the project: the app's recent-projects list goes there. */
+function dataHome(projectFile: string): NodeJS.ProcessEnv {
+  return { XDG_DATA_HOME: join(dirname(projectFile), 'data-home') };
+}
+
 function buildMissing(): string | null {
   if (!existsSync(join(REPO_ROOT, 'dist', 'renderer', 'index.html')))
     return 'the renderer is not built (npm run build)';
@@ -40,7 +45,7 @@ export const SERVE_TARGET: AppTarget = {
       ? buildMissing()
       : `Chromium is not at ${CHROMIUM} (apt-get install chromium, or set VETBENCH_CHROMIUM)`,
   async open(projectFile) {
-    const serve = await startServe(projectFile);
+    const serve = await startServe(projectFile, dataHome(projectFile));
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
     await page.goto(serve.url);
@@ -71,6 +76,7 @@ export const ELECTRON_TARGET: AppTarget = {
       executablePath: binary.path,
       args: [join(REPO_ROOT, 'dist', 'electron', 'app', 'main.js'), '--no-sandbox', '--project', projectFile],
       cwd: REPO_ROOT,
+      env: { ...process.env, ...dataHome(projectFile) } as Record<string, string>,
     });
     const page = await app.firstWindow();
     await page.setViewportSize({ width: 1360, height: 900 });

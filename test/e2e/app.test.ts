@@ -335,6 +335,136 @@ for (const { target, reason } of TARGETS)
       await shot('14-compare-only-differences');
     });
 
+    it('saves the comparison under a name and reopens it from the saved list', async () => {
+      await page.locator('#compare-name').fill('BadNet: 2 vs 3 epochs');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      const savedNote = page.locator('p.ok[role="status"]');
+      await savedNote.waitFor();
+      expect(await savedNote.textContent()).toContain('Saved as “BadNet: 2 vs 3 epochs”');
+      const row = page.locator('table.saved tr[data-comparison-id]', { hasText: 'BadNet: 2 vs 3 epochs' });
+      await row.waitFor();
+      // Reopen it later, from the run list's "Saved comparisons" link, by keyboard.
+      await go('Runs');
+      await page.getByRole('link', { name: 'Saved comparisons' }).click();
+      await page.getByRole('heading', { name: 'Pick at least two runs' }).waitFor();
+      await page.getByRole('link', { name: 'BadNet: 2 vs 3 epochs' }).focus();
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/#\/comparisons\/\d+$/);
+      await page.getByRole('heading', { name: 'Comparison: BadNet: 2 vs 3 epochs', level: 1 }).waitFor();
+      const table = page.locator('table.comparison');
+      await expect.poll(() => table.locator('thead th').count()).toBeGreaterThanOrEqual(3);
+      expect(await table.locator('tr[data-row="epochs"]').count()).toBe(1);
+      await shot('16-compare-saved-reopened');
+    });
+
+    it('exports an artifact from the run screen and says where it went', async () => {
+      await page.evaluate(`location.hash = '#/runs/${attackRunId}'`);
+      await page.locator('#run-title').waitFor();
+      const trigger = page.locator('li[data-artifact-id]', { hasText: 'trigger' }).first();
+      await trigger.waitFor();
+      const name = (await trigger.locator('code').first().textContent())!;
+      await trigger.getByRole('button', { name: `Export ${name}` }).click();
+      const note = page.locator('p.exported[role="status"]');
+      await note.waitFor();
+      const exportedTo = (await note.locator('code.path').textContent())!;
+      expect(exportedTo).toBe(join(work, 'e2e-exports', `run-${attackRunId}-${name}`));
+      expect(existsSync(exportedTo)).toBe(true);
+      // A destination outside the allowed folders is refused with the API's message and hint.
+      await page.locator('#artifact-export-to').fill('/proc/vetbench-nowhere');
+      await trigger.getByRole('button', { name: `Export ${name}` }).click();
+      await page.getByRole('alert').filter({ hasText: 'path-not-allowed' }).waitFor();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'path-not-allowed' })
+        .getByRole('button')
+        .first()
+        .click();
+      await page.locator('#artifact-export-to').fill('');
+      await trigger.getByRole('button', { name: `Export ${name}` }).click();
+      await expect
+        .poll(() => note.locator('code.path').textContent())
+        .toBe(join(work, 'e2e-exports', `run-${attackRunId}-${name.replace(/(\.[^.]+)$/, '-2$1')}`));
+      await shot('17-run-artifact-exported');
+    });
+
+    it('vets a model with the trigger an attack run saved', async () => {
+      await go('Vet');
+      await page.locator('#vet-model').selectOption({ label: await optionLabel('#vet-model', /demo/i) });
+      await page
+        .locator('#vet-dataset')
+        .selectOption({ label: await optionLabel('#vet-dataset', /small-demo/) });
+      const saved = page.locator('fieldset.saved-triggers label', { hasText: `#${attackRunId} ` });
+      await saved.waitFor({ timeout: 30_000 });
+      await saved.locator('input[type="checkbox"]').check();
+      await page.locator('#vet-target').selectOption('banana');
+      await shot('18-vet-saved-trigger');
+      await page.getByRole('button', { name: 'Start 2 checks' }).click();
+      await page.waitForURL(/#\/runs$/);
+      const triggerRow = page.locator('tr[data-run-id]', { hasText: `Vet: trigger of run #${attackRunId}` });
+      await triggerRow.waitFor({ timeout: 30_000 });
+      await expect
+        .poll(() => triggerRow.locator('[data-status]').getAttribute('data-status'), {
+          timeout: 120_000,
+          interval: 500,
+        })
+        .toBe('done');
+      expect(await triggerRow.locator('td').nth(6).textContent()).toMatch(/ASR \d/);
+    });
+
+    it('switches to a new project while a run goes on, and back', async () => {
+      // A run that is still going when the project is left.
+      await go('Attack');
+      await page.locator('#attack-param-epochs').waitFor();
+      const longRunId = await startFromWizard(
+        'attack',
+        'BadNet, 3 epochs, left running',
+        { epochs: '3', batchSize: '16', warmup: '2' },
+        'banana',
+      );
+      await go('Project');
+      // A wrong path first: the API's message and hint, nothing switched.
+      await page.locator('#project-open-path').fill(join(work, 'missing.vbproj'));
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
+      await page.getByRole('alert').filter({ hasText: 'project-missing' }).waitFor();
+      await shot('19-project-open-error');
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'project-missing' })
+        .getByRole('button')
+        .first()
+        .click();
+
+      await page.locator('#project-create-path').fill(join(work, 'second.vbproj'));
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      await expect.poll(() => page.locator('nav .project').textContent(), { timeout: 30_000 }).toBe('second');
+      await expect.poll(() => page.locator('[data-count="runs"]').textContent()).toBe('0');
+      expect(await page.getByRole('heading', { name: 'Project', level: 1 }).isVisible()).toBe(true);
+      // The old project's run goes on in the background, and the list says so.
+      const recentRow = page.locator('tr[data-project-path]', { hasText: 'e2e' });
+      await recentRow.waitFor();
+      const background = page.locator('p.background[role="status"]');
+      const runFinished = (await recentRow.locator('.running').count()) === 0;
+      if (!runFinished) expect(await background.textContent()).toMatch(/e2e \(1 run\)/);
+      // Nothing of the old project is left on the screens.
+      await go('Runs');
+      await page.getByRole('heading', { name: 'No runs yet' }).waitFor();
+      await go('Models');
+      expect(await page.locator('article.model').count()).toBe(0);
+      await go('Project');
+      await shot('20-project-switched');
+
+      await page.getByRole('button', { name: 'Open e2e' }).click();
+      await expect.poll(() => page.locator('nav .project').textContent(), { timeout: 30_000 }).toBe('e2e');
+      await expect.poll(() => page.locator('[data-count="models"]').textContent()).toMatch(/^[3-9]$/);
+      await page.evaluate(`location.hash = '#/runs/${longRunId}'`);
+      await page.locator('#run-title').waitFor();
+      await expect.poll(() => statusOfRun(), { timeout: 150_000, interval: 500 }).toBe('done');
+      // The second project is in the recent list now.
+      await go('Project');
+      await page.locator('tr[data-project-path]', { hasText: 'second' }).waitFor();
+      await shot('21-project-recent');
+    });
+
     it('shows the dark theme and made no console errors', async () => {
       await page.evaluate(`location.hash = '#/runs/${attackRunId}'`);
       await page.locator('#run-title').waitFor();
@@ -342,6 +472,9 @@ for (const { target, reason } of TARGETS)
       await page.getByRole('button', { name: /^Theme:/ }).click(); // light -> dark
       expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
       await shot('15-run-monitor-dark');
+      await go('Project');
+      await page.locator('tr[data-project-path]').first().waitFor();
+      await shot('22-project-dark');
       expect(consoleErrors).toEqual([]);
     });
   });

@@ -210,7 +210,6 @@ describe('exporting artifacts and opening reports', () => {
       store.registerArtifact({
         runId: null,
         kind,
-        name: relPath,
         relPath,
         mediaType,
         sha256: '0'.repeat(64),
