@@ -12,7 +12,11 @@ import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
 import { Rng } from '../../../engine/util/rng.js';
 import type { ModelSummary } from '../../api/contract.js';
 import { JobHost } from '../../jobs/job-host.js';
-import { CONTRASTIVE_METHOD, PRETRAIN_PARAMS } from '../../jobs/kinds/pretrain-job.js';
+import {
+  CONTRASTIVE_METHOD,
+  PRETRAIN_PARAMS,
+  PRETRAIN_SCHEDULE_DEFAULTS,
+} from '../../jobs/kinds/pretrain-job.js';
 import { importDatasetInto, importModelInto } from '../../store/imports.js';
 import { openProject } from '../../store/open-project.js';
 import type { ProjectStore } from '../../store/project-store.js';
@@ -20,11 +24,7 @@ import { followToDone, runArtifactPath } from '../run-job.js';
 
 /** The demo model's configuration and schedule: the defaults of `vetbench pretrain`. */
 export const PRETRAIN_DEFAULTS = {
-  epochs: 30,
-  batchSize: 64,
-  lr: 1e-3,
-  warmup: 100,
-  weightDecay: 0.1,
+  ...PRETRAIN_SCHEDULE_DEFAULTS,
   seed: 1,
   resolution: 32,
   patch: 8,
@@ -34,7 +34,6 @@ export const PRETRAIN_DEFAULTS = {
   textLayers: 4,
   contextLength: 32,
   embedDim: 64,
-  shift: 2,
 } as const;
 
 interface PretrainCliOptions {

@@ -18,24 +18,36 @@ import { checkpointStep } from '../training-progress.js';
 /** The one pretraining method: CLIP's symmetric contrastive loss over every weight. */
 export const CONTRASTIVE_METHOD = 'contrastive';
 
+/** The demo model's schedule (models/demo/MODEL-CARD.md): the defaults of the job and of `vetbench pretrain`. */
+export const PRETRAIN_SCHEDULE_DEFAULTS = {
+  epochs: 30,
+  batchSize: 64,
+  lr: 1e-3,
+  warmup: 100,
+  weightDecay: 0.1,
+  shift: 2,
+} as const;
+
+const d = PRETRAIN_SCHEDULE_DEFAULTS;
+
 /**
- * The schedule of a pretraining run; the defaults are the demo model's (models/demo/MODEL-CARD.md). The
+ * The schedule of a pretraining run, with the demo model's defaults. The
  * run's model is the starting point (a fresh initialisation for `vetbench pretrain` without --init) and
  * its seed drives shuffling and augmentation.
  */
 export const PRETRAIN_PARAMS: ParamSpecs = {
-  epochs: { kind: 'integer', default: 30, min: 1, max: 100_000, help: 'passes over the train split' },
+  epochs: { kind: 'integer', default: d.epochs, min: 1, max: 100_000, help: 'passes over the train split' },
   batchSize: {
     kind: 'integer',
-    default: 64,
+    default: d.batchSize,
     min: 2,
     max: 65_536,
     help: 'image-caption pairs per step (the last partial batch of an epoch is dropped)',
   },
-  lr: { kind: 'number', default: 1e-3, min: 0, max: 10, help: 'peak learning rate (AdamW)' },
+  lr: { kind: 'number', default: d.lr, min: 0, max: 10, help: 'peak learning rate (AdamW)' },
   warmup: {
     kind: 'integer',
-    default: 100,
+    default: d.warmup,
     min: 0,
     max: 10_000_000,
     unit: 'steps',
@@ -43,14 +55,14 @@ export const PRETRAIN_PARAMS: ParamSpecs = {
   },
   weightDecay: {
     kind: 'number',
-    default: 0.1,
+    default: d.weightDecay,
     min: 0,
     max: 10,
     help: 'AdamW weight decay (not on norms, biases, logit scale)',
   },
   shift: {
     kind: 'integer',
-    default: 2,
+    default: d.shift,
     min: 0,
     max: 1024,
     unit: 'px',
