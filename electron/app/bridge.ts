@@ -10,6 +10,8 @@ export interface PickPathRequest {
   readonly title: string;
   /** File extensions without dots, e.g. ["safetensors"]; ignored for folders. */
   readonly extensions?: readonly string[];
+  /** A file to create (the save dialog), e.g. a new project; ignored for folders. */
+  readonly save?: boolean;
 }
 
 export interface VetbenchBridge {

@@ -79,6 +79,14 @@ function registerPicker(): void {
           ? [{ name: 'Allowed files', extensions: request.extensions.map(String) }]
           : [],
     };
+    if (request?.save === true && request.directory !== true) {
+      // A file to create (a new project): the save dialog; the API still checks the folder is allowed.
+      const saveOptions = { title: options.title, filters: options.filters };
+      const saved = owner
+        ? await dialog.showSaveDialog(owner, saveOptions)
+        : await dialog.showSaveDialog(saveOptions);
+      return saved.canceled || !saved.filePath ? null : saved.filePath;
+    }
     const result = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
     return result.canceled ? null : (result.filePaths[0] ?? null);
   });

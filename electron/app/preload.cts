@@ -52,6 +52,7 @@ const bridge: VetbenchBridge = {
       directory: request.directory === true,
       title: String(request.title),
       extensions: Array.isArray(request.extensions) ? request.extensions.map(String) : [],
+      save: request.save === true,
     }) as Promise<string | null>;
   },
   openArtifact(artifactId: number): Promise<OpenArtifactResult> {

@@ -50,4 +50,30 @@ describe('export report', () => {
       hint: 'Export as HTML instead.',
     });
   });
+  it('asks the desktop bridge to open the stored report by its artifact id, and says what happened', async () => {
+    const fake = fakeApi({
+      exportReport: () => ({
+        artifactId: 9,
+        url: 'u',
+        mediaType: 'text/html',
+        path: '/p/report-9.html',
+        sha256: '00',
+      }),
+    });
+    const state = new ReportExportState(fake.api);
+    await state.export([]);
+    const asked: number[] = [];
+    await state.openInApp({
+      openArtifact: async (id) => (asked.push(id), { ok: true, path: '/p/report-9.html' }),
+    });
+    expect(asked).toEqual([9]);
+    expect(state.opened).toEqual({ ok: true, message: "Opened /p/report-9.html in the system's viewer." });
+    await state.openInApp({
+      openArtifact: async () => ({ ok: false, message: 'The report file /p/report-9.html is gone.' }),
+    });
+    expect(state.opened).toEqual({ ok: false, message: 'The report file /p/report-9.html is gone.' });
+    // A new export forgets the old outcome.
+    await state.export([]);
+    expect(state.opened).toBeNull();
+  });
 });
