@@ -2,7 +2,9 @@
 // each attack's demo defaults, on a class-balanced subset so every attack takes minutes, and records CA/ASR per
 // attack in bench/results/attacks-cifar10.{json,md}. Every attack is one `vetbench attack` command.
 // Usage: npm run build && nice -n 10 node bench/attacks-cifar10.js [--attacks blended,sig,...]
-//   [--model W] [--train-per-class N] [--test-per-class M] [--target truck]
+//   [--model W] [--train-per-class N] [--test-per-class M] [--target truck] [--keep DIR]
+// --keep DIR writes the subset and the backdoored models into DIR (kept for bench/defense-table.js) instead of a
+// temporary folder.
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -33,7 +35,9 @@ if (!existsSync(model)) {
   console.error(`no CIFAR-10 model at ${model}: run bench/pretrain-cifar10.js first (or pass --model)`);
   process.exit(2);
 }
-const work = mkdtempSync(join(tmpdir(), 'vetbench-cifar-attacks-'));
+const keep = arg('--keep', undefined);
+if (keep) mkdirSync(keep, { recursive: true });
+const work = keep ?? mkdtempSync(join(tmpdir(), 'vetbench-cifar-attacks-'));
 const subset = join(work, 'cifar10-subset');
 // The first N files of each class by name: a fixed, class-balanced subset.
 for (const [split, count] of [
