@@ -393,9 +393,18 @@ for (const { target, reason } of TARGETS)
       await shot('17-run-artifact-exported');
     });
 
-    it('vets a model with the trigger an attack run saved', async () => {
+    it('vets the backdoored model with the trigger its attack run saved', async () => {
+      const asrOf = async (runId: number): Promise<number> => {
+        const text = await page.locator(`tr[data-run-id="${runId}"] td`).nth(6).textContent();
+        return Number(/ASR ([\d.]+)/.exec(text ?? '')?.[1]);
+      };
+      await go('Runs');
+      const attackAsr = await asrOf(attackRunId);
       await go('Vet');
-      await page.locator('#vet-model').selectOption({ label: await optionLabel('#vet-model', /demo/i) });
+      // The model the first attack wrote ("badnet on banana (run N)").
+      await page
+        .locator('#vet-model')
+        .selectOption({ label: await optionLabel('#vet-model', new RegExp(`\\(run ${attackRunId}\\)`)) });
       await page
         .locator('#vet-dataset')
         .selectOption({ label: await optionLabel('#vet-dataset', /small-demo/) });
@@ -414,7 +423,10 @@ for (const { target, reason } of TARGETS)
           interval: 500,
         })
         .toBe('done');
-      expect(await triggerRow.locator('td').nth(6).textContent()).toMatch(/ASR \d/);
+      // The saved trigger is re-applied identically: the check measures the ASR the attack itself reported.
+      const vetAsr = await asrOf(Number(await triggerRow.getAttribute('data-run-id')));
+      console.log(`[e2e] ASR of the saved trigger: attack run ${attackAsr}, vet check ${vetAsr}`);
+      expect(vetAsr).toBe(attackAsr);
     });
 
     it('switches to a new project while a run goes on, and back', async () => {
