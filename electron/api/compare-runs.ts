@@ -1,4 +1,4 @@
-import type { Comparison, ComparisonRow, ParamValue, RunSummary } from './contract.js';
+import type { Comparison, ComparisonRow, ParamValue, RunSummary, TriggerChoice } from './contract.js';
 
 type Cell = ParamValue | null;
 
@@ -7,8 +7,28 @@ function row(key: string, values: Cell[]): ComparisonRow {
   return { key, values, differs: values.some((v) => JSON.stringify(v ?? null) !== first) };
 }
 
+/** What a run evaluated with besides its parameters: the trigger and the prompt file, as the table shows them. */
+export interface RunInputs {
+  readonly trigger: string | null;
+  readonly prompts: string | null;
+}
+
+/** `badnet (patchSize=8)`, or the artifact a saved trigger came from. */
+export function describeTrigger(
+  choice: TriggerChoice | null,
+  artifactName: (id: number) => string,
+): string | null {
+  if (!choice) return null;
+  if (choice.source === 'artifact') return artifactName(choice.artifactId);
+  const params = Object.entries(choice.params)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+  return params ? `${choice.family} (${params})` : choice.family;
+}
+
 /**
- * The comparison table of runs: one row per setting (method, model, dataset, seed, target, each parameter)
+ * The comparison table of runs: one row per setting (method, model, dataset, seed, target, trigger and prompt
+ * file when `inputs` are given, each parameter)
  * and one per final metric, a column per run; `differs` marks rows whose values are not all equal.
  */
 export function buildComparison(
@@ -18,6 +38,7 @@ export function buildComparison(
   onlyDifferences: boolean,
   id: number | null,
   name: string | null = null,
+  inputs: readonly RunInputs[] | null = null,
 ): Comparison {
   const paramKeys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort();
   const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.finalMetrics)))].sort();
@@ -46,6 +67,18 @@ export function buildComparison(
       'target',
       runs.map((r) => r.target),
     ),
+    ...(inputs
+      ? [
+          row(
+            'trigger',
+            inputs.map((i) => i.trigger),
+          ),
+          row(
+            'prompts',
+            inputs.map((i) => i.prompts),
+          ),
+        ]
+      : []),
     ...paramKeys.map((k) =>
       row(
         k,

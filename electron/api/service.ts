@@ -12,11 +12,12 @@ import { importDatasetInto, importModelInto } from '../store/imports.js';
 import type { ProjectStore } from '../store/project-store.js';
 import { projectNameOf } from '../store/recent-projects.js';
 import { AllowedRoots } from './allowed-roots.js';
-import { buildComparison } from './compare-runs.js';
+import { buildComparison, describeTrigger } from './compare-runs.js';
 import {
   API_METHODS,
   describeIssues,
   type ApiError,
+  type Comparison,
   type ApiMethodName,
   type ApiParsedRequest,
   type ApiReply,
@@ -62,6 +63,33 @@ export function freeFileName(wanted: string): string {
 /** The API on top of the project store and the job host; both transports call these handlers. */
 export function createApiService(store: ProjectStore, host: JobHost, options: ServiceOptions): ApiHandlers {
   const allowed = (path: string): string => (path === 'demo' ? path : options.allowedRoots.check(path));
+  /** An artifact as comparisons name it: file name and the run that made it. */
+  const artifactName = (artifactId: number): string => {
+    const a = store.getArtifact(artifactId);
+    return a.runId === null ? a.name : `${a.name} (run ${a.runId})`;
+  };
+  const comparisonOf = (
+    runIds: readonly number[],
+    onlyDifferences: boolean,
+    id: number | null,
+    name: string | null,
+  ): Comparison => {
+    const models = new Map(store.listModels().map((m) => [m.id, m.name]));
+    const datasets = new Map(store.listDatasets().map((d) => [d.id, d.name]));
+    const details = runIds.map((runId) => store.runDetails(runId));
+    return buildComparison(
+      store.getRuns(runIds),
+      details.map((d) => d.params),
+      { model: (i) => models.get(i) ?? `model ${i}`, dataset: (i) => datasets.get(i) ?? `dataset ${i}` },
+      onlyDifferences,
+      id,
+      name,
+      details.map((d) => ({
+        trigger: describeTrigger(d.trigger, artifactName),
+        prompts: d.promptsArtifactId === null ? null : artifactName(d.promptsArtifactId),
+      })),
+    );
+  };
   return {
     getProject: async () => store.info(),
     listProjects: async () => ({
@@ -120,19 +148,8 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
     cancelRun: async ({ runId }) => host.cancel(runId),
     resumeRun: async ({ runId }) => host.resume(runId),
     compareRuns: async (r) => {
-      const runs = store.getRuns(r.runIds);
-      const params = r.runIds.map((id) => store.runDetails(id).params);
-      const models = new Map(store.listModels().map((m) => [m.id, m.name]));
-      const datasets = new Map(store.listDatasets().map((d) => [d.id, d.name]));
       const id = r.saveAs ? store.saveComparison(r.saveAs, r.runIds) : null;
-      return buildComparison(
-        runs,
-        params,
-        { model: (i) => models.get(i) ?? `model ${i}`, dataset: (i) => datasets.get(i) ?? `dataset ${i}` },
-        r.onlyDifferences,
-        id,
-        r.saveAs ?? null,
-      );
+      return comparisonOf(r.runIds, r.onlyDifferences, id, r.saveAs ?? null);
     },
     listComparisons: async () => ({ comparisons: store.listComparisons().reverse() }),
     openComparison: async (r) => {
@@ -143,18 +160,7 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
           `there is no saved comparison ${r.comparisonId} in this project`,
           'Pick one from the list of saved comparisons.',
         );
-      const runs = store.getRuns(saved.runIds);
-      const params = saved.runIds.map((id) => store.runDetails(id).params);
-      const models = new Map(store.listModels().map((m) => [m.id, m.name]));
-      const datasets = new Map(store.listDatasets().map((d) => [d.id, d.name]));
-      return buildComparison(
-        runs,
-        params,
-        { model: (i) => models.get(i) ?? `model ${i}`, dataset: (i) => datasets.get(i) ?? `dataset ${i}` },
-        r.onlyDifferences,
-        saved.id,
-        saved.name,
-      );
+      return comparisonOf(saved.runIds, r.onlyDifferences, saved.id, saved.name);
     },
     listArtifacts: async ({ runId }) => {
       store.getRun(runId);

@@ -5,7 +5,7 @@ import type { IpcMainInvokeEvent } from 'electron';
 import { describe, expect, it } from 'vitest';
 import { AllowedRoots } from '../../electron/api/allowed-roots.js';
 import { createApiClient } from '../../electron/api/client.js';
-import { buildComparison } from '../../electron/api/compare-runs.js';
+import { buildComparison, describeTrigger } from '../../electron/api/compare-runs.js';
 import {
   ApiCallError,
   IPC_CHANNEL_PREFIX,
@@ -173,5 +173,30 @@ describe('run comparison', () => {
     expect(diff.params.map((r) => r.key)).toEqual(['lr']);
     expect(diff.metrics.map((r) => r.key)).toEqual(['asr']);
     expect(diff.id).toBe(7);
+  });
+  it('shows the trigger and prompt file each run used, so runs that differ only there are told apart', () => {
+    const runs = [run(1, { ca: 80 }), run(2, { ca: 80 })];
+    const names = { model: () => 'demo', dataset: () => 'demo' };
+    const artifactName = (id: number): string => `trigger.safetensors (run ${id})`;
+    const inputs = [
+      {
+        trigger: describeTrigger(
+          { source: 'family', family: 'badnet', params: { patchSize: 8 } },
+          artifactName,
+        ),
+        prompts: null,
+      },
+      {
+        trigger: describeTrigger({ source: 'artifact', artifactId: 4 }, artifactName),
+        prompts: 'prompts.safetensors (run 3)',
+      },
+    ];
+    const diff = buildComparison(runs, [{}, {}], names, true, null, null, inputs);
+    expect(diff.params).toEqual([
+      { key: 'trigger', values: ['badnet (patchSize=8)', 'trigger.safetensors (run 4)'], differs: true },
+      { key: 'prompts', values: [null, 'prompts.safetensors (run 3)'], differs: true },
+    ]);
+    expect(describeTrigger({ source: 'family', family: 'sig', params: {} }, artifactName)).toBe('sig');
+    expect(describeTrigger(null, artifactName)).toBeNull();
   });
 });
