@@ -1,21 +1,16 @@
+import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
-import { loadClipWeights } from '../../../engine/clip/load-weights.js';
-import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
-import { ImageLoader } from '../../../engine/datasets/image-loader.js';
-import { requireSplit } from '../../../engine/eval/require-split.js';
-import { loadDeepPrompts } from '../../../engine/explain/deep-prompts.js';
-import { perturbationResistivity, type PrBatch } from '../../../engine/metrics/perturbation-resistivity.js';
-import {
-  standardPerturbations,
-  triggerPerturbation,
-} from '../../../engine/metrics/perturbations/standard-perturbations.js';
-import { Rng } from '../../../engine/util/rng.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { collect, seedOption, triggerFromArgs } from '../cli-args.js';
+import { parseParamPairs } from '../../../engine/methods/params.js';
+import type { PrResult } from '../../../engine/metrics/perturbation-resistivity.js';
+import { JobHost } from '../../jobs/job-host.js';
+import { PR_METHOD_ID, PR_REPORT_NAME } from '../../jobs/kinds/pr-eval.js';
+import { importDatasetInto, importModelInto } from '../../store/imports.js';
+import { openProject } from '../../store/open-project.js';
+import { collect, seedOption } from '../cli-args.js';
 import { emit } from '../output.js';
-import { openDataset } from '../open-dataset.js';
+import { followToDone, importFileArtifact, runArtifactPath, triggerChoiceFromArg } from '../run-job.js';
 
 interface PrCliOptions {
   model: string;
@@ -29,13 +24,49 @@ interface PrCliOptions {
   seed?: string;
   batchSize: string;
   json?: boolean;
+  project?: string;
+}
+
+/** The eval job's pr.json (electron/jobs/kinds/pr-eval.ts), as far as the CLI reads it. */
+interface PrReport extends PrResult {
+  split: string;
+  failed: string[];
+  prompts: { path: string; sha256: string; depth: number } | null;
+  [key: string]: unknown;
+}
+
+/** `--limit` / `--batch-size`: a positive integer, or undefined when not given. */
+function positiveInteger(value: string | undefined, option: string, hint: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new VetbenchError('bad-option', `${option} must be a positive integer, got '${value}'`, hint);
+  return n;
+}
+
+/** One row per block, one column per perturbation. */
+function prTable(report: PrReport): string {
+  const ids = report.rows.map((r) => r.id);
+  const width = Math.max(12, ...ids.map((i) => i.length + 2));
+  const header = `block ${ids.map((i) => i.padStart(width)).join('')}`;
+  const lines = Array.from(
+    { length: report.layers },
+    (_, d) =>
+      `${String(d).padStart(5)} ${report.rows.map((r) => r.pr[d]!.toFixed(4).padStart(width)).join('')}`,
+  );
+  return [
+    `PR_d = mean cos(CLS_d(x), CLS_d(x+δ)) over ${report.images} image(s) of the ${report.split} split${report.prompts ? ` with deep prompts (depth ${report.prompts.depth})` : ''}`,
+    header,
+    ...lines,
+    ...(report.failed.length ? [`${report.failed.length} image(s) failed to decode and were left out`] : []),
+  ].join('\n');
 }
 
 export function registerPr(program: Command): void {
   program
     .command('pr')
     .description(
-      'perturbation resistivity per block (METHODS 2.3): mean cos(CLS_d(x), CLS_d(x+δ)) under noise, blur, colour jitter, flip and a trigger',
+      'perturbation resistivity per block (METHODS 2.3): mean cos(CLS_d(x), CLS_d(x+δ)) under noise, blur, colour jitter, flip and a trigger; recorded as an eval run of the project',
     )
     .requiredOption('--model <weights|demo>', 'CLIP weights (.safetensors) or the built-in name demo')
     .requiredOption('--dataset <root|demo>', 'dataset folder, CSV manifest, or demo')
@@ -53,85 +84,60 @@ export function registerPr(program: Command): void {
     .option('--seed <n>', 'seed of the noise, the jitter, the sample and a family trigger', '1')
     .option('--batch-size <n>', 'images per forward pass', '64')
     .option('--json', 'print JSON')
+    .option(
+      '--project <file>',
+      'project file the run is recorded in (default: default.vbproj in the user data folder)',
+    )
     .action(async (opts: PrCliOptions) => {
       const seed = seedOption(opts.seed, 1);
-      const weights = await loadClipWeights(resolveModelPath(opts.model));
-      for (const w of weights.source.warnings) console.error(`warning: ${w}`);
-      const prompts = opts.prompts
-        ? await loadDeepPrompts(opts.prompts, weights, {
+      const limit = positiveInteger(opts.limit, '--limit', 'Pass e.g. --limit 200.');
+      const batchSize = positiveInteger(opts.batchSize, '--batch-size', 'Pass e.g. --batch-size 64.');
+      const triggerParams = parseParamPairs(opts.param ?? []);
+      const store = openProject(opts.project);
+      const host = new JobHost(store);
+      try {
+        host.start();
+        const model = await importModelInto(store, opts.model);
+        const dataset = await importDatasetInto(store, opts.dataset, {
+          onGenerated: (root, images) =>
+            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
+        });
+        const trigger = opts.trigger
+          ? await triggerChoiceFromArg(store, opts.trigger, triggerParams)
+          : undefined;
+        const promptsArtifact = opts.prompts
+          ? await importFileArtifact(store, opts.prompts, 'prompt')
+          : undefined;
+        const queued = host.submit({
+          kind: 'eval',
+          method: PR_METHOD_ID,
+          modelId: model.id,
+          datasetId: dataset.id,
+          ...(trigger ? { trigger } : {}),
+          ...(promptsArtifact ? { promptsArtifactId: promptsArtifact.id } : {}),
+          seed,
+          params: {
+            split: opts.split,
+            limit: limit ?? 0,
+            batchSize: batchSize ?? 64,
             force: opts.force === true,
-            warn: (m) => console.error(`warning: ${m}`),
-          })
-        : null;
-      const dataset = await openDataset(opts.dataset);
-      const resolution = weights.config.vision.imageResolution;
-      const trigger = opts.trigger
-        ? await triggerFromArgs(opts.trigger, opts.param ?? [], seed, resolution)
-        : null;
-      let items = requireSplit(dataset, opts.split).sort((a, b) =>
-        a.relativePath < b.relativePath ? -1 : 1,
-      );
-      if (opts.limit !== undefined) {
-        const limit = Number(opts.limit);
-        if (!Number.isSafeInteger(limit) || limit < 1)
-          throw new VetbenchError(
-            'bad-option',
-            `--limit must be a positive integer, got '${opts.limit}'`,
-            'Pass e.g. --limit 200.',
-          );
-        items = new Rng(seed).shuffle(items).slice(0, limit);
+          },
+        });
+        console.error(`run ${queued.id} in ${store.path}`);
+        const run = await followToDone(host, store, queued.id);
+        const job = JSON.parse(
+          await readFile(runArtifactPath(store, run.id, PR_REPORT_NAME), 'utf8'),
+        ) as PrReport;
+        // The job read the project's copy of the prompt file; the report names the file given here.
+        const report: PrReport = {
+          ...job,
+          ...(job.prompts && opts.prompts ? { prompts: { ...job.prompts, path: opts.prompts } } : {}),
+          run: { id: run.id, project: store.path },
+        };
+        emit(opts.json === true, report, () => prTable(report));
+      } finally {
+        await host.close();
+        store.close();
       }
-      const batchSize = Number(opts.batchSize);
-      if (!Number.isSafeInteger(batchSize) || batchSize < 1)
-        throw new VetbenchError(
-          'bad-option',
-          `--batch-size must be a positive integer, got '${opts.batchSize}'`,
-          'Pass e.g. --batch-size 64.',
-        );
-      const loader = new ImageLoader({ resolution, cacheBytes: 0, normalize: false });
-      const failed: string[] = [];
-      async function* batches(): AsyncGenerator<PrBatch> {
-        for await (const b of loader.batches(items, batchSize)) {
-          failed.push(...b.failed.map((f) => f.item.relativePath));
-          if (b.items.length) yield { pixels01: b.pixels, keys: b.items.map((i) => i.relativePath) };
-        }
-      }
-      const perturbations = [
-        ...standardPerturbations(seed),
-        ...(trigger ? [triggerPerturbation(trigger)] : []),
-      ];
-      const encoder = await createEncoder(weights);
-      const started = Date.now();
-      const result = await perturbationResistivity(encoder, batches(), perturbations, { prompts });
-      await encoder.dispose();
-      const report = {
-        ...result,
-        split: opts.split,
-        seed,
-        failed,
-        model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
-        prompts: prompts ? { path: opts.prompts, sha256: prompts.fileSha256, depth: prompts.depth } : null,
-        dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
-        ...(trigger
-          ? { trigger: { method: trigger.method, params: trigger.params, seed: trigger.seed } }
-          : {}),
-        wall_ms: Date.now() - started,
-      };
-      emit(opts.json === true, report, () => {
-        const ids = result.rows.map((r) => r.id);
-        const width = Math.max(12, ...ids.map((i) => i.length + 2));
-        const header = `block ${ids.map((i) => i.padStart(width)).join('')}`;
-        const lines = Array.from(
-          { length: result.layers },
-          (_, d) =>
-            `${String(d).padStart(5)} ${result.rows.map((r) => r.pr[d]!.toFixed(4).padStart(width)).join('')}`,
-        );
-        return [
-          `PR_d = mean cos(CLS_d(x), CLS_d(x+δ)) over ${result.images} image(s) of the ${opts.split} split${prompts ? ` with deep prompts (depth ${prompts.depth})` : ''}`,
-          header,
-          ...lines,
-          ...(failed.length ? [`${failed.length} image(s) failed to decode and were left out`] : []),
-        ].join('\n');
-      });
     });
 }

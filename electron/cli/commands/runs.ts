@@ -7,7 +7,39 @@ import { emit } from '../output.js';
 
 function describeMetrics(run: RunSummary): string {
   const keys = ['ca', 'asr', 'ca_before', 'asr_before'].filter((k) => run.finalMetrics[k] !== undefined);
-  return keys.map((k) => `${k} ${run.finalMetrics[k]!.toFixed(2)}`).join('  ');
+  // A perturbation-resistivity run's headline: PR under the trigger at the last block (its series' last point).
+  const triggerPr = Object.keys(run.finalMetrics).filter((k) => k.startsWith('pr/trigger:'));
+  return [
+    ...keys.map((k) => `${k} ${run.finalMetrics[k]!.toFixed(2)}`),
+    ...triggerPr.map((k) => `${k} ${run.finalMetrics[k]!.toFixed(4)}`),
+  ].join('  ');
+}
+
+/** One line per run, the text columns as wide as their longest value in this listing. */
+function runLines(runs: readonly RunSummary[]): string[] {
+  const width = (values: readonly string[]): number => Math.max(...values.map((v) => v.length));
+  const statusWidth = width(runs.map((r) => r.status));
+  const kindWidth = width(runs.map((r) => r.kind));
+  const methodWidth = width(runs.map((r) => r.method));
+  const targetWidth = width(runs.map((r) => r.target ?? '-'));
+  const seedWidth = width(runs.map((r) => String(r.seed)));
+  return runs.map((r) =>
+    [
+      `  ${String(r.id).padStart(4)}`,
+      r.status.padEnd(statusWidth),
+      r.kind.padEnd(kindWidth),
+      r.method.padEnd(methodWidth),
+      (r.target ?? '-').padEnd(targetWidth),
+      `seed ${String(r.seed).padEnd(seedWidth)}`,
+      new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+      `${(r.runMs / 1000).toFixed(1).padStart(6)}s`,
+      describeMetrics(r),
+      r.error ? `(${r.error.message})` : '',
+    ]
+      .filter((cell) => cell !== '')
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function registerRuns(program: Command): void {
@@ -47,10 +79,7 @@ export function registerRuns(program: Command): void {
             ? `No runs in ${store.path}.`
             : [
                 `${store.path}: ${total} run(s)${total > runs.length ? `, newest ${runs.length} shown` : ''}`,
-                ...runs.map(
-                  (r) =>
-                    `  ${String(r.id).padStart(4)}  ${r.status.padEnd(11)} ${r.kind.padEnd(7)} ${r.method.padEnd(16)} ${r.target ?? '-'}  seed ${r.seed}  ${new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' ')}  ${(r.runMs / 1000).toFixed(1)}s  ${describeMetrics(r)}${r.error ? `  (${r.error.message})` : ''}`,
-                ),
+                ...runLines(runs),
               ].join('\n'),
         );
       } finally {

@@ -19,6 +19,7 @@ import { classIndex } from '../../cli/cli-args.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { triggerOfJob } from './load-trigger.js';
+import { PR_METHOD_ID, prMethodInfo, runPerturbationResistivity } from './pr-eval.js';
 
 const EVAL_PARAMS: ParamSpecs = {
   split: { kind: 'enum', default: 'test', options: ['train', 'val', 'test'], help: 'split to evaluate' },
@@ -48,7 +49,8 @@ const EVAL_PARAMS: ParamSpecs = {
 
 /**
  * Backdoor evaluation (engine/eval/backdoor-eval.ts): clean accuracy, and with a trigger and target ASR,
- * asr_all and PA with their denominators; optionally through a prompt file (a hardened model).
+ * asr_all and PA with their denominators; optionally through a prompt file (a hardened model). Perturbation
+ * resistivity per block (METHODS 2.3, pr-eval.ts) is the other eval method: a metric of the same model and split.
  */
 export const evalJob: JobKind = {
   kind: 'eval',
@@ -64,11 +66,17 @@ export const evalJob: JobKind = {
       needsTarget: false,
       acceptsTrigger: true,
     },
+    prMethodInfo,
   ],
   async run(context) {
     const { spec } = context;
+    if (spec.method === PR_METHOD_ID) return runPerturbationResistivity(context);
     if (spec.method !== 'backdoor-eval')
-      throw new VetbenchError('method-unknown', `unknown eval method '${spec.method}'`, 'Use backdoor-eval.');
+      throw new VetbenchError(
+        'method-unknown',
+        `unknown eval method '${spec.method}'`,
+        `Use backdoor-eval or ${PR_METHOD_ID}.`,
+      );
     const params = resolveParams(spec.method, EVAL_PARAMS, spec.params);
     if ((spec.trigger === null) !== (spec.target === null))
       throw new VetbenchError(
