@@ -26,7 +26,12 @@ beforeAll(async () => {
   child = spawn(process.execPath, [BIN, 'serve', '--project', join(dir, 'p.vbproj'), '--allow-root', dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
     // no Chromium: PDF export must fail with a clear error (HTML needs none)
-    env: { ...process.env, VETBENCH_CHROMIUM: join(dir, 'no-chromium') },
+    // XDG_DATA_HOME: serve records recent projects in the user data folder; keep the real one untouched.
+    env: {
+      ...process.env,
+      VETBENCH_CHROMIUM: join(dir, 'no-chromium'),
+      XDG_DATA_HOME: join(dir, 'data-home'),
+    },
   });
   const first = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
