@@ -9,7 +9,7 @@ import type { SplitName } from '../../../engine/datasets/dataset.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { loadDeepPrompts } from '../../../engine/explain/deep-prompts.js';
-import type { DeepPromptTensors, ExplainModel } from '../../../engine/explain/explainer.js';
+import type { DeepPromptTensors, ExplainModel, Explainer } from '../../../engine/explain/explainer.js';
 import { EXPLAINERS, findExplainer } from '../../../engine/explain/registry.js';
 import { sampleExplainImages } from '../../../engine/explain/sample-images.js';
 import { bool, num, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
@@ -36,12 +36,22 @@ const SAMPLE_PARAMS: ParamSpecs = {
   },
 };
 
+/** How the run's prompt file (and a compared one) is read, whatever the explainer. */
+const PROMPT_PARAMS: ParamSpecs = {
+  force: {
+    kind: 'boolean',
+    default: false,
+    help: 'use prompt files made for another model fingerprint (with a warning)',
+  },
+};
+
 /**
- * Which models are drawn: a second model and/or prompt file to compare with, legend labels, and prompt files
- * of another model. Files are artifacts of the project, named by their path inside its artifact folder (a
- * run's output such as `run-3/weights.safetensors`, or a file the CLI imported), never by a path elsewhere.
+ * Which models are drawn, for the explainers that draw several side by side: a second model and/or prompt
+ * file to compare with, whether the run's model is drawn without its prompt file too, and legend labels.
+ * Files are artifacts of the project, named by their path inside its artifact folder (a run's output such as
+ * `run-3/weights.safetensors`, or a file the CLI imported), never by a path elsewhere.
  */
-const MODEL_PARAMS: ParamSpecs = {
+const COMPARE_PARAMS: ParamSpecs = {
   compareModel: {
     kind: 'string',
     default: '',
@@ -62,15 +72,23 @@ const MODEL_PARAMS: ParamSpecs = {
     default: '',
     help: "legend labels of the model and the compared model, 'a,b'; '' = model,compared (backdoored,defended for the drawing without and with the prompt file)",
   },
-  force: {
-    kind: 'boolean',
-    default: false,
-    help: 'use prompt files made for another model fingerprint (with a warning)',
-  },
 };
 
-/** Explainers that draw every model side by side (the others are ignored by overlays). */
-const COMPARING = new Set(['embedding-map', 'pr']);
+/** Explainers that draw every model side by side (maps, curves); overlays explain one model. */
+export const COMPARING_EXPLAINERS: ReadonlySet<string> = new Set(['embedding-map', 'pr']);
+
+/**
+ * Every parameter an explanation run takes with this explainer: what the API lists (and so what the app's
+ * form shows) and what the run parses are this one set, so overlays never offer comparison fields.
+ */
+export function explainParamSpecs(explainer: Explainer): ParamSpecs {
+  return {
+    ...SAMPLE_PARAMS,
+    ...PROMPT_PARAMS,
+    ...(COMPARING_EXPLAINERS.has(explainer.id) ? COMPARE_PARAMS : {}),
+    ...explainer.params,
+  };
+}
 
 /** A file of the project named by its path inside the artifact folder (the parent of the run's folder). */
 function projectArtifact(context: JobContext, relPath: string, param: string): string {
@@ -125,18 +143,14 @@ export const explainJob: JobKind = {
       kind: 'explain' as const,
       summary: e.summary,
       paper: e.paper,
-      params: apiParamSpecs({ ...SAMPLE_PARAMS, ...MODEL_PARAMS, ...e.params }),
+      params: apiParamSpecs(explainParamSpecs(e)),
       needsTarget: false,
       acceptsTrigger: true,
     })),
   async run(context) {
     const { spec } = context;
     const explainer = findExplainer(spec.method);
-    const params = resolveParams(
-      spec.method,
-      { ...SAMPLE_PARAMS, ...MODEL_PARAMS, ...explainer.params },
-      spec.params,
-    );
+    const params = resolveParams(spec.method, explainParamSpecs(explainer), spec.params);
     if ((spec.trigger === null) !== (spec.target === null))
       throw new VetbenchError(
         'bad-request',
@@ -153,13 +167,13 @@ export const explainJob: JobKind = {
       loadDeepPrompts(path, of, { force, warn: (message) => context.log(`warning: ${message}`, 'warn') });
     const head = await zeroShotHead(weights, classNames);
     const prompts = spec.promptsPath ? await promptsOf(spec.promptsPath, weights) : null;
-    const compareModel = str(params, 'compareModel');
-    const comparePrompts = str(params, 'comparePrompts');
+    // Only comparing explainers declare the comparison parameters; overlays explain the (prompted) model.
+    const compares = COMPARING_EXPLAINERS.has(explainer.id);
+    const compareModel = compares ? str(params, 'compareModel') : '';
+    const comparePrompts = compares ? str(params, 'comparePrompts') : '';
     const comparing = compareModel !== '' || comparePrompts !== '';
-    const drawsWithout = !comparing && prompts !== null && bool(params, 'drawWithoutPrompts');
-    const [label, compareLabel] = str(params, 'labels')
-      .split(',')
-      .map((l) => l.trim());
+    const drawsWithout = compares && !comparing && prompts !== null && bool(params, 'drawWithoutPrompts');
+    const [label, compareLabel] = (compares ? str(params, 'labels') : '').split(',').map((l) => l.trim());
     const labels = {
       model: label || (drawsWithout ? 'backdoored' : 'model'),
       compared: compareLabel || (drawsWithout ? 'defended' : 'compared'),
@@ -167,11 +181,9 @@ export const explainJob: JobKind = {
     let model: ExplainModel;
     const others: ExplainModel[] = [];
     if (drawsWithout) {
-      // Overlays explain the prompted model; maps and curves draw it without and with its prompts.
-      const plain = { label: labels.model, weights, head, prompts: null };
-      const prompted = { label: labels.compared, weights, head, prompts };
-      model = COMPARING.has(explainer.id) ? plain : prompted;
-      if (COMPARING.has(explainer.id)) others.push(prompted);
+      // Maps and curves draw the model without its prompts ("backdoored") and with them ("defended").
+      model = { label: labels.model, weights, head, prompts: null };
+      others.push({ label: labels.compared, weights, head, prompts });
     } else {
       model = { label: labels.model, weights, head, prompts };
       if (comparing) {
