@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { ImageLoader } from '../../engine/datasets/image-loader.js';
 import { importDataset } from '../../engine/datasets/import-dataset.js';
 import { requireSplit } from '../../engine/eval/require-split.js';
 import { defaults } from '../../engine/methods/params.js';
+import { savePromptFile } from '../../engine/prompts/prompt-file.js';
 import { findTriggerFamily } from '../../engine/methods/registry.js';
 import {
   perturbationResistivity,
@@ -65,11 +67,14 @@ describe('vetbench pr', () => {
     '--project',
     project,
   ];
+  /** The first test's report: later tests compare with it instead of measuring again. */
+  let plain: PrJson | undefined;
 
   it('runs as an eval run of the project: the same PR per block as the engine in-process, recorded as metrics', async () => {
     const r = await vetbench([...args, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as PrJson;
+    plain = report;
     expect(report.run.project).toBe(project);
     expect(report).toMatchObject({
       layers: 3,
@@ -135,7 +140,7 @@ describe('vetbench pr', () => {
   });
 
   it('prints the table as before: one line per block, one column per perturbation', async () => {
-    const json = JSON.parse((await vetbench([...args, '--json'])).stdout) as PrJson;
+    const json = plain!;
     const r = await vetbench(args);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^run \d+ in .*pr\.vbproj$/m);
@@ -148,6 +153,49 @@ describe('vetbench pr', () => {
         String(d),
         ...json.rows.map((row) => row.pr[d]!.toFixed(4)),
       ]);
+  });
+
+  it("--prompts: the project's copy of a deep prompt file is read; blocks before its depth are unchanged", async () => {
+    const weights = await loadClipWeights(MODEL);
+    const width = weights.config.vision.width;
+    const rng = new Rng(12);
+    const prompts = join(mkdtempSync(join(tmpdir(), 'vb-pr-prompts-')), 'rvpt.prompts.safetensors');
+    await savePromptFile(prompts, {
+      modelFingerprint: weights.source.fingerprint,
+      classNames: ['a', 'b'],
+      templates: ['a photo of a {}.'],
+      method: { id: 'rvpt', params: { alpha: 2 }, seed: 1 },
+      metrics: {},
+      kind: 'visual-deep',
+      depth: 2,
+      tensors: {
+        prompts: { data: Float32Array.from({ length: 4 * width }, () => rng.normal()), shape: [1, 4, width] },
+      },
+    });
+    const unprompted = plain!;
+    const r = await vetbench([...args, '--prompts', prompts, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const prompted = JSON.parse(r.stdout) as Omit<PrJson, 'prompts'> & {
+      prompts: { path: string; sha256: string; depth: number };
+    };
+    expect(prompted.prompts).toMatchObject({ path: prompts, depth: 2 });
+    expect(prompted.prompts.sha256).toBe(createHash('sha256').update(readFileSync(prompts)).digest('hex'));
+    for (const [k, row] of prompted.rows.entries()) {
+      expect(row.pr[0]).toBeCloseTo(unprompted.rows[k]!.pr[0]!, 6);
+      expect(row.pr[1]).toBeCloseTo(unprompted.rows[k]!.pr[1]!, 6);
+    }
+    // Block 2 carries the prompts: under the flip its class token moves differently.
+    expect(Math.abs(prompted.rows[3]!.pr[2]! - unprompted.rows[3]!.pr[2]!)).toBeGreaterThan(1e-4);
+    const text = await vetbench([...args, '--prompts', prompts]);
+    expect(text.stdout.split('\n')[0]).toContain('with deep prompts (depth 2)');
+    const store = ProjectStore.open(project);
+    try {
+      const { promptsArtifactId } = store.getRunRecord(prompted.run.id);
+      expect(promptsArtifactId).not.toBeNull();
+      expect(store.getArtifact(promptsArtifactId!).kind).toBe('prompt');
+    } finally {
+      store.close();
+    }
   });
 
   it('refuses a bad --limit before starting a run', async () => {
