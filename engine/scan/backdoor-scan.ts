@@ -1,31 +1,40 @@
 import type { ClipEncoder } from '../clip/clip-encoder.js';
-import { buildZeroShotHead, classify, DEFAULT_TEMPLATE } from '../clip/zero-shot.js';
+import { buildZeroShotHead, DEFAULT_TEMPLATE } from '../clip/zero-shot.js';
 import type { Dataset } from '../datasets/dataset.js';
 import { ImageLoader } from '../datasets/image-loader.js';
 import { sampleFewShot } from '../datasets/sampler.js';
-import { farthestPositives, gatherRows } from '../defenses/cbpt/contrastive-pairs.js';
-import { embedPixels01, embedSample } from '../defenses/cbpt/image-embeddings.js';
+import { embedSample } from '../defenses/cbpt/image-embeddings.js';
 import { l2Radius, type RadiusMode } from '../defenses/cbpt/projection.js';
 import { inversionObjective } from '../defenses/cbpt/trigger-inversion.js';
 import { VetbenchError } from '../errors.js';
 import { createTrainer, type TrainingExecutorKind } from '../train/create-trainer.js';
 import { anomalyIndices, OUTLIER_THRESHOLD } from './anomaly-index.js';
-import { applyClipped, invertUniversalTrigger, type InversionChunk } from './universal-inversion.js';
+import { budgetLadder, meanOverLevels } from './budget-sweep.js';
+import { classChunks, measureProbe, type ScanPositive } from './class-probe.js';
+import { applyClipped, invertUniversalTrigger } from './universal-inversion.js';
+
+export { SCAN_POSITIVES, type ScanPositive } from './class-probe.js';
 
 /**
  * Backdoor scan without a known trigger (METHODS 4.2, CBPT's inversion as a scanner), in the spirit of
  * Neural Cleanse: for every class k, one perturbation shared by the sampled clean images of all other classes
  * is inverted with CBPT's contrastive loss toward k (positive: k's text embedding, or CBPT's farthest image of
- * k; negative: the image itself) under one fixed l2 budget. A backdoor target is a shortcut: a small universal
- * pattern reaches it by a wider margin than any other class. Each class's mean margin after inversion is
- * scored against the other classes with a robust (median/MAD) anomaly index; an index above 3.5 is flagged.
- * docs/scanning.md has the measurements (on the demo it does not yet meet its done-criterion).
+ * k; negative: the image itself). A backdoor target is a shortcut: a small universal pattern reaches it, where
+ * other classes need a larger one (Neural Cleanse's minimal trigger norm). So the budget is swept upward
+ * (rho / 2^(levels-1), ..., rho / 2, rho, each level continuing from the previous trigger) and each class's
+ * margin is averaged over the levels: the area under its margin-versus-log-budget curve, large when k is
+ * reached early. Each class's average is scored against the other classes with a robust (median/MAD) anomaly
+ * index; an index above 3.5 is flagged. docs/scanning.md has the measurements on the demo models.
  */
 export interface ScanOptions {
   readonly shots: number;
   readonly seed: number;
+  /** Projected-gradient steps at each budget level. */
   readonly steps: number;
+  /** The largest budget of the sweep. */
   readonly rho: number;
+  /** Budget levels, each half the next: rho / 2^(levels-1) ... rho. */
+  readonly levels: number;
   readonly radiusMode: RadiusMode;
   /**
    * The positive of L_CL: CBPT's farthest image of class k, or the class-k text embedding (the zero-shot
@@ -43,14 +52,12 @@ export interface ScanOptions {
   }) => void;
 }
 
-export const SCAN_POSITIVES = ['class-text', 'farthest-image'] as const;
-export type ScanPositive = (typeof SCAN_POSITIVES)[number];
-
-/** Default settings (docs/scanning.md: the budget at which the SIG demo model's target ranked first most often). */
+/** Default settings (docs/scanning.md: budgets 4, 8, 16, 32 / 255 RMS, 5 steps each). */
 export const SCAN_DEFAULTS = {
   shots: 4,
-  steps: 10,
-  rho: 16 / 255,
+  steps: 5,
+  rho: 32 / 255,
+  levels: 4,
   radiusMode: 'rms',
   positive: 'class-text',
 } as const satisfies Partial<ScanOptions>;
@@ -58,17 +65,29 @@ export const SCAN_DEFAULTS = {
 /** Robust sigma floor for margins, in logit units: differences below it are never outliers. */
 export const MARGIN_SPREAD_FLOOR = 0.25;
 
+/** How the inversion toward one class did at one budget. */
+export interface ScanLevel {
+  readonly rho: number;
+  readonly flips: number;
+  readonly meanMargin: number;
+}
+
 export interface ClassScan {
   readonly index: number;
   readonly name: string;
-  /** Inverted images (of other classes) that the model now assigns to this class. */
+  /** Inverted images (of other classes) that the model assigns to this class at the largest budget. */
   readonly flips: number;
   readonly n: number;
   readonly flipShare: number;
-  /** Mean over those images of logit_k - max_{j != k} logit_j after inversion (negative: not reached). */
+  /**
+   * Margin logit_k - max_{j != k} logit_j, averaged over the images and over the budget levels (negative: k
+   * mostly not reached). The scored statistic.
+   */
   readonly meanMargin: number;
-  /** Mean ||delta|| / radius of the inversions toward this class. */
+  /** ||delta|| / radius of the trigger at the largest budget. */
   readonly budgetUsed: number;
+  /** Flips and margin at each budget, smallest first. */
+  readonly levels: readonly ScanLevel[];
   /** Robust z-score of meanMargin among all classes. */
   readonly anomalyIndex: number;
 }
@@ -102,9 +121,9 @@ export async function scanForBackdoor(
       'Scan with a dataset of more classes (the more, the more reliable the verdict).',
     );
   }
+  const budgets = budgetLadder(options.rho, options.levels);
   const sample = sampleFewShot(dataset, { shotsPerClass: options.shots, seed: options.seed });
   const loader = new ImageLoader({ resolution: weights.config.vision.imageResolution, normalize: false });
-  const batchSize = options.batchSize ?? 32;
   const clean = await embedSample(encoder, loader, sample.items, 64);
   if (clean.items.length === 0) {
     throw new VetbenchError(
@@ -115,74 +134,41 @@ export async function scanForBackdoor(
   }
   const head = await buildZeroShotHead(encoder, names, options.templates ?? [DEFAULT_TEMPLATE]);
   const trainer = await createTrainer(inversionObjective(), weights, options.executor);
-  const c = names.length;
-  const total = names.map((_, k) => clean.labels.filter((y) => y !== k).length).reduce((a, b) => a + b, 0);
+  const total = names.length * budgets.length;
   let done = 0;
   const perClass: Omit<ClassScan, 'anomalyIndex'>[] = [];
   try {
-    for (let k = 0; k < c; k++) {
-      const hasPositive = clean.labels.includes(k);
-      const rows = clean.labels.flatMap((y, i) => (y !== k ? [i] : []));
-      let flips = 0;
-      let marginSum = 0;
-      let budgetSum = 0;
-      if (options.signal?.aborted) {
-        throw new VetbenchError('cancelled', 'the scan was cancelled', 'Run the scan again.');
-      }
-      // The images of the other classes, in chunks (pixels cached by the loader between classes).
-      const chunks: InversionChunk[] = [];
-      for (let start = 0; start < rows.length; start += batchSize) {
-        const batchRows = rows.slice(start, start + batchSize);
-        const loaded = await loader.load(batchRows.map((r) => clean.items[r]!));
-        const kept = loaded.indices.map((i) => batchRows[i]!);
-        const cleanEmbeds = gatherRows(clean.embeds, kept);
-        // Without an image of k in the sample there is no image positive: the image itself stands in.
-        const positive =
-          options.positive === 'class-text'
-            ? gatherRows(
-                head.embeddings,
-                kept.map(() => k),
-              )
-            : gatherRows(
-                clean.embeds,
-                hasPositive
-                  ? farthestPositives(
-                      cleanEmbeds,
-                      kept.map(() => k),
-                      clean.embeds,
-                      clean.labels,
-                    )
-                  : kept,
-              );
-        chunks.push({ pixels: loaded.pixels, clean: cleanEmbeds, positive });
-      }
-      const delta = await invertUniversalTrigger(trainer, chunks, options);
+    for (let k = 0; k < names.length; k++) {
+      // The images of the other classes (pixels cached by the loader between classes).
+      const chunks = await classChunks(clean, loader, head, k, options.positive, options.batchSize ?? 32);
+      const levels: ScanLevel[] = [];
+      let delta: Float32Array | undefined;
       let n = 0;
-      for (const chunk of chunks) {
-        const perturbed = await embedPixels01(encoder, applyClipped(chunk.pixels, delta));
-        const { logits, predictions } = classify(head, perturbed, weights.logitScale);
-        for (let i = 0; i < predictions.length; i++) {
-          if (predictions[i] === k) flips++;
-          let other = -Infinity;
-          for (let j = 0; j < c; j++) if (j !== k) other = Math.max(other, logits.data[i * c + j] as number);
-          marginSum += (logits.data[i * c + k] as number) - other;
+      for (const rho of budgets) {
+        if (options.signal?.aborted) {
+          throw new VetbenchError('cancelled', 'the scan was cancelled', 'Run the scan again.');
         }
-        n += predictions.length;
+        delta = await invertUniversalTrigger(trainer, chunks, { ...options, rho }, delta);
+        const trigger = delta;
+        const outcome = await measureProbe(encoder, head, chunks, (p) => applyClipped(p, trigger), k);
+        n = outcome.n;
+        levels.push({ rho, flips: outcome.flips, meanMargin: outcome.meanMargin });
+        done++;
+        const elapsed = Date.now() - started;
+        options.onProgress?.({ done, total, etaMs: (elapsed / done) * (total - done) });
       }
       let norm = 0;
-      for (const v of delta) norm += v * v;
-      budgetSum = (Math.sqrt(norm) / l2Radius(options.rho, delta.length, options.radiusMode)) * n;
-      done += rows.length;
-      const elapsed = Date.now() - started;
-      options.onProgress?.({ done, total, etaMs: (elapsed / done) * (total - done) });
+      for (const v of delta ?? []) norm += v * v;
+      const last = levels[levels.length - 1]!;
       perClass.push({
         index: k,
         name: names[k]!,
-        flips,
-        n: rows.length,
-        flipShare: rows.length ? flips / rows.length : 0,
-        meanMargin: rows.length ? marginSum / rows.length : 0,
-        budgetUsed: rows.length ? budgetSum / rows.length : 0,
+        flips: last.flips,
+        n,
+        flipShare: n ? last.flips / n : 0,
+        meanMargin: meanOverLevels(levels),
+        budgetUsed: delta ? Math.sqrt(norm) / l2Radius(options.rho, delta.length, options.radiusMode) : 0,
+        levels,
       });
     }
   } finally {

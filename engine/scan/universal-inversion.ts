@@ -34,17 +34,19 @@ export function applyClipped(pixels: HostTensor, delta: Float32Array): HostTenso
  * loss summed over all images, by l2 projected gradient descent: normalised gradient steps of 2.5 * radius /
  * steps (Madry et al.'s rule, so the budget is reachable whatever the gradient scale), projected onto the ball.
  * Pixels pushed outside [0,1] are clipped per image; the clip passes the gradient straight through.
+ * `start` continues from an earlier trigger (a smaller budget's, when budgets are swept upward).
  */
 export async function invertUniversalTrigger(
   trainer: TrainingExecutor,
   chunks: readonly InversionChunk[],
   settings: UniversalSettings,
+  start?: Float32Array,
 ): Promise<Float32Array> {
   const first = chunks[0]!.pixels;
   const per = first.data.length / (first.shape[0] as number);
   const radius = l2Radius(settings.rho, per, settings.radiusMode);
   const stepSize = (2.5 * radius) / Math.max(1, settings.steps);
-  const delta = new Float32Array(per);
+  const delta = start ? Float32Array.from(start) : new Float32Array(per);
   for (let s = 0; s < settings.steps; s++) {
     const grad = new Float32Array(per);
     for (const chunk of chunks) {

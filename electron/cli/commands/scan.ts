@@ -23,6 +23,7 @@ interface ScanCliOptions {
   seed?: string;
   steps: string;
   rho: string;
+  levels: string;
   radiusMode: RadiusMode;
   positive: ScanPositive;
   json?: boolean;
@@ -51,8 +52,21 @@ export function registerScan(program: Command): void {
     .requiredOption('--dataset <root|demo>', 'clean labelled images (the train split is sampled)')
     .option('--shots <n>', 'clean images per class', String(SCAN_DEFAULTS.shots))
     .option('--seed <n>', 'seed of the image sample', '1')
-    .option('--steps <n>', "projected-gradient steps of each class's inversion", String(SCAN_DEFAULTS.steps))
-    .option('--rho <x>', 'l2 budget of each inverted trigger (see --radius-mode)', String(SCAN_DEFAULTS.rho))
+    .option(
+      '--steps <n>',
+      "projected-gradient steps of each class's inversion at each budget",
+      String(SCAN_DEFAULTS.steps),
+    )
+    .option(
+      '--rho <x>',
+      'largest l2 budget of the inverted triggers (see --radius-mode)',
+      String(SCAN_DEFAULTS.rho),
+    )
+    .option(
+      '--levels <n>',
+      'budgets swept, each half the next: rho / 2^(levels-1) ... rho',
+      String(SCAN_DEFAULTS.levels),
+    )
     .addOption(
       new Option('--radius-mode <mode>', 'rms: per-pixel RMS rho; absolute: whole-image l2 norm rho')
         .choices([...RADIUS_MODES])
@@ -75,6 +89,7 @@ export function registerScan(program: Command): void {
         seed: seedOption(opts.seed, 1),
         steps: positive(opts.steps, '--steps', true),
         rho: positive(opts.rho, '--rho', false),
+        levels: positive(opts.levels, '--levels', true),
         radiusMode: opts.radiusMode,
         positive: opts.positive,
       };
@@ -107,12 +122,12 @@ export function registerScan(program: Command): void {
             report.suspect
               ? `backdoor suspected: class '${report.suspect.name}' (anomaly index ${report.score.toFixed(2)} > ${report.threshold})`
               : `no evidence of a backdoor (largest anomaly index ${report.score.toFixed(2)} <= ${report.threshold})`,
-            `${report.images} clean images, ${opts.shots} per class; per class: inverted images of other classes reaching it, mean margin, anomaly index`,
+            `${report.images} clean images, ${opts.shots} per class; per class: inverted images of other classes reaching it at each budget (${report.perClass[0]?.levels.map((l) => `${+(l.rho * 255).toFixed(2)}/255`).join(', ')}), margin averaged over the budgets, anomaly index`,
             ...[...report.perClass]
               .sort((a, b) => b.anomalyIndex - a.anomalyIndex)
               .map(
                 (c) =>
-                  `  ${c.name.padEnd(24)} ${String(c.flips).padStart(4)}/${c.n} (${(100 * c.flipShare).toFixed(1).padStart(5)}%)  margin ${c.meanMargin.toFixed(2).padStart(7)}  index ${c.anomalyIndex.toFixed(2).padStart(6)}`,
+                  `  ${c.name.padEnd(24)} ${c.levels.map((l) => String(l.flips).padStart(3)).join(' ')} of ${c.n}  margin ${c.meanMargin.toFixed(2).padStart(7)}  index ${c.anomalyIndex.toFixed(2).padStart(6)}`,
               ),
             ...(report.failed.length
               ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
