@@ -4,23 +4,29 @@
  * and resume a run, compare two runs with only differences shown. Screenshots of each screen go to
  * docs/screenshots/. Skipped, with the reason printed, where Chromium or the build is missing.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveDataset } from '../../engine/datasets/resolve.js';
 import { ELECTRON_TARGET, SERVE_TARGET, type AppTarget, type OpenedApp } from './app-targets.js';
+import {
+  collectConsoleErrors,
+  demoDatasetProblem,
+  dismissAlert,
+  expectImageLoaded,
+  goTo,
+  openedRunId,
+  runPageStatus,
+  screenshot,
+  workFolder,
+} from './page-helpers.js';
 import { REPO_ROOT } from './serve-process.js';
 
-const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 const FIXTURE_MODEL = join(REPO_ROOT, '..', 'shared', 'fixtures', 'clip-tiny-a', 'model.safetensors');
 const DEMO_DATASET = join(REPO_ROOT, 'datasets', 'demo');
 
 // A fresh clone has no demo images yet: generate them (about 30 s, once) so the browser story always runs.
-const demoProblem = await resolveDataset('demo').then(
-  () => null,
-  (e: unknown) => `the demo dataset could not be generated: ${(e as Error).message}`,
-);
+const demoProblem = await demoDatasetProblem();
 
 function unavailable(target: AppTarget): string | null {
   const reason = target.unavailable();
@@ -57,38 +63,17 @@ for (const { target, reason } of TARGETS)
     let work: string;
     let opened: OpenedApp | undefined;
     let page: Page;
-    const consoleErrors: string[] = [];
-
-    async function shot(name: string): Promise<void> {
-      await page.screenshot({
-        path: join(SCREENSHOTS, `${target.screenshotPrefix}${name}.png`),
-        fullPage: true,
-      });
-    }
-
-    async function go(link: string): Promise<void> {
-      await page
-        .getByRole('navigation', { name: 'Main' })
-        .getByRole('link', { name: link, exact: true })
-        .click();
-    }
-
-    async function statusOfRun(): Promise<string | null> {
-      return page.locator('header [data-status]').first().getAttribute('data-status');
-    }
+    let consoleErrors: string[] = [];
+    const shot = (name: string): Promise<void> => screenshot(page, target, name);
+    const go = (link: string): Promise<void> => goTo(page, link);
+    const statusOfRun = (): Promise<string | null> => runPageStatus(page);
 
     beforeAll(async () => {
-      mkdirSync(join(REPO_ROOT, '.vetbench-tmp'), { recursive: true });
-      work = mkdtempSync(join(REPO_ROOT, '.vetbench-tmp', 'e2e-'));
-      mkdirSync(SCREENSHOTS, { recursive: true });
+      work = workFolder('e2e-');
       opened = await target.open(join(work, 'e2e.vbproj'));
       page = opened.page;
-      page.on('console', (m) => {
-        // A refused call (the bad path above) is logged by Chromium as a failed resource; that is expected.
-        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-          consoleErrors.push(m.text());
-      });
-      page.on('pageerror', (e) => consoleErrors.push(e.message));
+      // A refused call (the bad path above) is logged by Chromium as a failed resource; that is expected.
+      consoleErrors = collectConsoleErrors(page, (text) => text.startsWith('Failed to load resource'));
     });
 
     afterAll(async () => {
@@ -136,20 +121,8 @@ for (const { target, reason } of TARGETS)
       const dataset = page.locator('.dataset.highlighted');
       await dataset.waitFor({ timeout: 60_000 });
       expect(await dataset.locator('table.classes tbody tr').count()).toBe(12);
-      await expect
-        .poll(() => dataset.locator('.samples img').count(), { timeout: 30_000 })
-        .toBeGreaterThan(0);
       // Sample images really load (the server converts them to PNG).
-      await expect
-        .poll(
-          () =>
-            dataset
-              .locator('.samples img')
-              .first()
-              .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
-          { timeout: 30_000 },
-        )
-        .toBeGreaterThan(0);
+      await expectImageLoaded(dataset.locator('.samples img').first());
       await shot('04-datasets');
     });
 
@@ -169,8 +142,7 @@ for (const { target, reason } of TARGETS)
       const submit = page.locator('form button[type="submit"]');
       await expect.poll(() => submit.isEnabled()).toBe(true);
       await submit.click();
-      await page.waitForURL(/#\/runs\/\d+$/, { timeout: 30_000 });
-      return Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
+      return openedRunId(page);
     }
 
     async function optionLabel(select: string, pattern: RegExp): Promise<string> {
@@ -379,12 +351,7 @@ for (const { target, reason } of TARGETS)
       await page.locator('#artifact-export-to').fill('/proc/vetbench-nowhere');
       await trigger.getByRole('button', { name: `Export ${name}` }).click();
       await page.getByRole('alert').filter({ hasText: 'path-not-allowed' }).waitFor();
-      await page
-        .getByRole('alert')
-        .filter({ hasText: 'path-not-allowed' })
-        .getByRole('button')
-        .first()
-        .click();
+      await dismissAlert(page, 'path-not-allowed');
       await page.locator('#artifact-export-to').fill('');
       await trigger.getByRole('button', { name: `Export ${name}` }).click();
       await expect
@@ -445,12 +412,7 @@ for (const { target, reason } of TARGETS)
       await page.getByRole('button', { name: 'Open', exact: true }).click();
       await page.getByRole('alert').filter({ hasText: 'project-missing' }).waitFor();
       await shot('19-project-open-error');
-      await page
-        .getByRole('alert')
-        .filter({ hasText: 'project-missing' })
-        .getByRole('button')
-        .first()
-        .click();
+      await dismissAlert(page, 'project-missing');
 
       await page.locator('#project-create-path').fill(join(work, 'second.vbproj'));
       await page.getByRole('button', { name: 'Create', exact: true }).click();

@@ -4,21 +4,24 @@
  * followed in the run monitor until its overlay shows in the run's pictures. Screenshots go to
  * docs/screenshots/explain*.png. Skipped, with the reason printed, where Chromium or the build is missing.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveDataset } from '../../engine/datasets/resolve.js';
 import { ELECTRON_TARGET, SERVE_TARGET, type AppTarget, type OpenedApp } from './app-targets.js';
-import { REPO_ROOT } from './serve-process.js';
-
-const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
+import {
+  collectConsoleErrors,
+  demoDatasetProblem,
+  expectImageLoaded,
+  goTo,
+  openedRunId,
+  runPageStatus,
+  screenshot,
+  workFolder,
+} from './page-helpers.js';
 
 // A fresh clone has no demo images yet: generate them (about 30 s, once) so the story always runs.
-const demoProblem = await resolveDataset('demo').then(
-  () => null,
-  (e: unknown) => `the demo dataset could not be generated: ${(e as Error).message}`,
-);
+const demoProblem = await demoDatasetProblem();
 
 function unavailable(target: AppTarget): string | null {
   return target.unavailable() ?? demoProblem;
@@ -33,34 +36,20 @@ for (const { target, reason } of TARGETS)
     let work: string;
     let opened: OpenedApp | undefined;
     let page: Page;
-    const consoleErrors: string[] = [];
+    let consoleErrors: string[] = [];
+    const go = (link: string): Promise<void> => goTo(page, link);
 
     async function shot(name: string): Promise<void> {
       // The navigation column is sticky: from the top it sits where it belongs in a full-page picture.
       await page.evaluate('window.scrollTo(0, 0)');
-      await page.screenshot({
-        path: join(SCREENSHOTS, `${target.screenshotPrefix}${name}.png`),
-        fullPage: true,
-      });
-    }
-
-    async function go(link: string): Promise<void> {
-      await page
-        .getByRole('navigation', { name: 'Main' })
-        .getByRole('link', { name: link, exact: true })
-        .click();
+      await screenshot(page, target, name);
     }
 
     beforeAll(async () => {
-      mkdirSync(join(REPO_ROOT, '.vetbench-tmp'), { recursive: true });
-      work = mkdtempSync(join(REPO_ROOT, '.vetbench-tmp', 'e2e-explain-'));
-      mkdirSync(SCREENSHOTS, { recursive: true });
+      work = workFolder('e2e-explain-');
       opened = await target.open(join(work, 'explain.vbproj'));
       page = opened.page;
-      page.on('console', (m) => {
-        if (m.type() === 'error') consoleErrors.push(m.text());
-      });
-      page.on('pageerror', (e) => consoleErrors.push(e.message));
+      consoleErrors = collectConsoleErrors(page);
     });
 
     afterAll(async () => {
@@ -113,27 +102,17 @@ for (const { target, reason } of TARGETS)
 
       await submit.focus();
       await page.keyboard.press('Enter');
-      await page.waitForURL(/#\/runs\/\d+$/, { timeout: 30_000 });
-      runId = Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
+      runId = await openedRunId(page);
       await page.locator('#run-title').waitFor();
       expect(await page.locator('#run-title').textContent()).toContain('Grad-CAM, BadNet → banana');
-      const status = page.locator('header [data-status]').first();
-      await expect
-        .poll(() => status.getAttribute('data-status'), { timeout: 60_000, interval: 250 })
-        .toMatch(/done|failed/);
+      await expect.poll(() => runPageStatus(page), { timeout: 60_000, interval: 250 }).toMatch(/done|failed/);
       expect(
-        await status.getAttribute('data-status'),
+        await runPageStatus(page),
         (await page.locator('[role="alert"]').allTextContents()).join('\n'),
       ).toBe('done');
 
       // The overlay panel is in the run's pictures and really loads.
-      const overlay = page.getByRole('img', { name: `gradcam.png of run ${runId}` });
-      await overlay.waitFor({ timeout: 30_000 });
-      await expect
-        .poll(() => overlay.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), {
-          timeout: 30_000,
-        })
-        .toBeGreaterThan(0);
+      await expectImageLoaded(page.getByRole('img', { name: `gradcam.png of run ${runId}` }));
       // Its raw maps are stored beside it.
       expect(await page.locator('ul.artifacts').textContent()).toContain('gradcam_triggered.npy');
       await shot('explain-run');
@@ -144,15 +123,9 @@ for (const { target, reason } of TARGETS)
       await page.locator('#explain-param-count').fill('2');
       await page.locator('#explain-label').fill('Grad-CAM, clean');
       await page.getByRole('button', { name: 'Explain with Grad-CAM (ViT)' }).click();
-      await page.waitForURL(/#\/runs\/\d+$/, { timeout: 30_000 });
-      const cleanRunId = Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
+      const cleanRunId = await openedRunId(page);
       expect(cleanRunId).not.toBe(runId);
-      await expect
-        .poll(() => page.locator('header [data-status]').first().getAttribute('data-status'), {
-          timeout: 60_000,
-          interval: 250,
-        })
-        .toBe('done');
+      await expect.poll(() => runPageStatus(page), { timeout: 60_000, interval: 250 }).toBe('done');
 
       await go('Explain');
       const rows = page.locator('table.recent tr[data-run-id]');
@@ -164,15 +137,8 @@ for (const { target, reason } of TARGETS)
       }
       await page.getByRole('button', { name: 'Compare the pictures of 2 explanations' }).click();
       await page.waitForURL(/#\/compare\//);
-      for (const id of [runId, cleanRunId]) {
-        const overlay = page.getByRole('img', { name: `gradcam.png of run ${id}` });
-        await overlay.waitFor({ timeout: 30_000 });
-        await expect
-          .poll(() => overlay.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), {
-            timeout: 30_000,
-          })
-          .toBeGreaterThan(0);
-      }
+      for (const id of [runId, cleanRunId])
+        await expectImageLoaded(page.getByRole('img', { name: `gradcam.png of run ${id}` }));
       await shot('explain-compare');
     });
 
@@ -186,21 +152,9 @@ for (const { target, reason } of TARGETS)
       await page.locator('#explain-target').selectOption('banana');
       await shot('explain-embedding-map');
       await page.getByRole('button', { name: 'Explain with Embedding map (UMAP)' }).click();
-      await page.waitForURL(/#\/runs\/\d+$/, { timeout: 30_000 });
-      const mapRunId = Number(/#\/runs\/(\d+)$/.exec(page.url())![1]);
-      await expect
-        .poll(() => page.locator('header [data-status]').first().getAttribute('data-status'), {
-          timeout: 60_000,
-          interval: 250,
-        })
-        .toBe('done');
-      const map = page.getByRole('img', { name: `embedding-map-model.svg of run ${mapRunId}` });
-      await map.waitFor({ timeout: 30_000 });
-      await expect
-        .poll(() => map.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), {
-          timeout: 30_000,
-        })
-        .toBeGreaterThan(0);
+      const mapRunId = await openedRunId(page);
+      await expect.poll(() => runPageStatus(page), { timeout: 60_000, interval: 250 }).toBe('done');
+      await expectImageLoaded(page.getByRole('img', { name: `embedding-map-model.svg of run ${mapRunId}` }));
       await shot('explain-embedding-map-run');
     });
 

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  ArtifactInfo,
-  ListRunsRequest,
-  MethodInfo,
-  StartRunRequest,
-  TriggerInfo,
-} from '../../electron/api/contract.js';
+import type { ArtifactInfo, MethodInfo, StartRunRequest, TriggerInfo } from '../../electron/api/contract.js';
 import { ExplainForm } from '../../renderer/src/state/explain-form.svelte.js';
 import { artifactFolderPath, ExplainSources } from '../../renderer/src/state/explain-sources.svelte.js';
 import { fakeApi, runSummary } from './fake-api.js';
@@ -168,11 +162,9 @@ describe('explain form: project files as parameters', () => {
 
 describe('explain sources', () => {
   it('collects attack triggers, defense prompt files per model and the recent explanations', async () => {
-    const requests: ListRunsRequest[] = [];
     const fake = fakeApi({
-      listRuns: (r) => {
-        requests.push(r);
-        return r.kind?.includes('explain')
+      listRuns: (r) =>
+        r.kind?.includes('explain')
           ? { runs: [runSummary(9, { kind: 'explain', method: 'gradcam', status: 'done' })], total: 1 }
           : {
               runs: [
@@ -180,8 +172,7 @@ describe('explain sources', () => {
                 runSummary(5, { kind: 'defense', method: 'rvpt', modelId: 2, target: null, status: 'done' }),
               ],
               total: 2,
-            };
-      },
+            },
       listArtifacts: ({ runId }) => ({
         artifacts:
           runId === 3
@@ -195,9 +186,17 @@ describe('explain sources', () => {
     const sources = new ExplainSources(fake.api);
     await sources.load();
     expect(sources.error).toBeNull();
-    expect(requests[0]).toMatchObject({ kind: ['attack', 'defense'], status: ['done'] });
+    expect(fake.requestsTo('listRuns')[0]).toMatchObject({ kind: ['attack', 'defense'], status: ['done'] });
     expect(sources.triggers).toEqual([
-      { artifactId: 31, runId: 3, runLabel: 'run 3', method: 'badnet', target: 'banana' },
+      {
+        artifactId: 31,
+        fileName: 'trigger.safetensors',
+        runId: 3,
+        runLabel: 'run 3',
+        method: 'badnet',
+        target: 'banana',
+        modelId: 1,
+      },
     ]);
     expect(sources.triggerOfRun(3)?.artifactId).toBe(31);
     expect(sources.triggerOfRun(null)).toBeUndefined();
@@ -209,17 +208,15 @@ describe('explain sources', () => {
   });
 
   it('refreshes the explanation list alone', async () => {
-    const kinds: unknown[] = [];
     const fake = fakeApi({
-      listRuns: (r) => {
-        kinds.push(r.kind);
-        return { runs: [runSummary(9, { kind: 'explain', status: 'running' })], total: 1 };
-      },
+      listRuns: () => ({ runs: [runSummary(9, { kind: 'explain', status: 'running' })], total: 1 }),
     });
     const sources = new ExplainSources(fake.api);
     await sources.loadRecent();
-    expect(kinds).toEqual([['explain']]);
+    expect(fake.requestsTo('listRuns').map((r) => r.kind)).toEqual([['explain']]);
     expect(sources.recent.map((r) => [r.id, r.status])).toEqual([[9, 'running']]);
+    // Triggers and prompt files are not read yet: the screen must not take them for loaded.
+    expect(sources.loaded).toBe(false);
   });
 
   it('keeps the API error to show', async () => {

@@ -24,6 +24,8 @@ type Handlers = {
 export interface FakeApi {
   readonly api: ApiClient;
   readonly calls: { method: ApiMethodName; request: unknown }[];
+  /** The requests sent to one method, in order. */
+  requestsTo<M extends ApiMethodName>(method: M): ApiRequest<M>[];
   emit(event: ClientEvent): void;
 }
 
@@ -71,7 +73,14 @@ export function fakeApi(handlers: Handlers): FakeApi {
       return () => listeners.delete(listener);
     },
   };
-  return { api, calls, emit: (event) => listeners.forEach((l) => l(event)) };
+  return {
+    api,
+    calls,
+    // Each call was recorded by call(method) with that method's request type.
+    requestsTo: <M extends ApiMethodName>(method: M) =>
+      calls.filter((c) => c.method === method).map((c) => c.request as ApiRequest<M>),
+    emit: (event) => listeners.forEach((l) => l(event)),
+  };
 }
 
 export const ATTACK_METHOD: MethodInfo = {

@@ -4,24 +4,25 @@ import { ComparisonState, metricDeltas } from '../../renderer/src/state/comparis
 import { galleryRows } from '../../renderer/src/state/gallery.svelte.js';
 import { SavedComparisonsState } from '../../renderer/src/state/saved-comparisons.svelte.js';
 import { parseRoute, routeHash } from '../../renderer/src/lib/routes.js';
-import type { ArtifactInfo, ListRunsRequest } from '../../electron/api/contract.js';
+import type { ArtifactInfo } from '../../electron/api/contract.js';
 import { fakeApi, runSummary } from './fake-api.js';
 
 describe('run list', () => {
   it('sends the filters and keeps progress current from events', async () => {
-    const requests: ListRunsRequest[] = [];
     const fake = fakeApi({
-      listRuns: (r) => {
-        requests.push(r);
-        return { runs: [runSummary(1), runSummary(2, { status: 'done' })], total: 2 };
-      },
+      listRuns: () => ({ runs: [runSummary(1), runSummary(2, { status: 'done' })], total: 2 }),
     });
     const runs = new RunsState(fake.api);
     await runs.setFilters({ status: 'done', kind: 'attack', modelId: 4 });
-    expect(requests.at(-1)).toEqual({ status: ['done'], kind: ['attack'], modelId: 4, limit: 200 });
+    expect(fake.requestsTo('listRuns').at(-1)).toEqual({
+      status: ['done'],
+      kind: ['attack'],
+      modelId: 4,
+      limit: 200,
+    });
     expect(runs.filtered).toBe(true);
     await runs.clearFilters();
-    expect(requests.at(-1)).toEqual({ limit: 200 });
+    expect(fake.requestsTo('listRuns').at(-1)).toEqual({ limit: 200 });
 
     runs.apply({ type: 'run-progress', runId: 1, epoch: 0, step: 5, total: 10, etaMs: 1000 });
     expect(runs.runs[0]?.progress).toEqual({ epoch: 0, step: 5, total: 10, etaMs: 1000 });

@@ -5,17 +5,13 @@
  */
 import type {
   ApiClient,
-  ApiError,
   MethodInfo,
-  RunSummary,
   StartRunRequest,
   TriggerChoice,
   TriggerInfo,
 } from '../../../electron/api/contract.js';
-import { toDisplayError } from '../lib/display-error.js';
 import { ParamForm } from './param-form.svelte.js';
-
-const MAX_SEED = 2 ** 31 - 1;
+import { RunForm } from './run-form.svelte.js';
 
 export type TriggerSource = 'none' | 'family' | 'artifact';
 
@@ -30,25 +26,18 @@ const COMPARING_METHODS: readonly string[] = ['embedding-map', 'pr'];
 export const FILE_PARAMS = ['compareModel', 'comparePrompts'] as const;
 export type FileParam = (typeof FILE_PARAMS)[number];
 
-export class ExplainForm {
-  private readonly api: ApiClient;
+export class ExplainForm extends RunForm {
   readonly methods: readonly MethodInfo[];
   /** Trigger families built from parameters alone (optimised ones come from their attack run's artifact). */
   readonly families: readonly TriggerInfo[];
   readonly familyForms: Readonly<Record<string, ParamForm>>;
 
-  modelId = $state<number | null>(null);
-  datasetId = $state<number | null>(null);
   methodId = $state<string | null>(null);
   promptsArtifactId = $state<number | null>(null);
   triggerSource = $state<TriggerSource>('none');
   family = $state('');
   triggerArtifactId = $state<number | null>(null);
   target = $state('');
-  seedText = $state('0');
-  label = $state('');
-  submitting = $state(false);
-  error = $state<ApiError | null>(null);
   form = $state<ParamForm>(new ParamForm({}));
   /** Values of the chosen method's file parameters (only those it declares), '' = none. */
   files = $state<Partial<Record<FileParam, string>>>({});
@@ -58,13 +47,6 @@ export class ExplainForm {
   readonly method: MethodInfo | undefined;
   /** True when the chosen method compares the model without and with the prompt file. */
   readonly compares: boolean;
-
-  readonly seedError = $derived.by(() => {
-    const seed = Number(this.seedText.trim());
-    if (this.seedText.trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)
-      return `A whole number from 0 to ${MAX_SEED}.`;
-    return null;
-  });
 
   /** Why the run cannot start yet, in words; null when it can. */
   readonly blocker = $derived.by((): string | null => {
@@ -83,7 +65,7 @@ export class ExplainForm {
   });
 
   constructor(api: ApiClient, methods: readonly MethodInfo[], triggers: readonly TriggerInfo[]) {
-    this.api = api;
+    super(api);
     this.methods = methods;
     this.families = triggers.filter((t) => t.needsModel !== true);
     this.familyForms = Object.fromEntries(this.families.map((t) => [t.id, new ParamForm(t.params)]));
@@ -153,12 +135,6 @@ export class ExplainForm {
     this.chooseTriggerArtifact(option.artifactId, option.target);
   }
 
-  /** The model and dataset default to the first of each once they are known. */
-  preselect(modelId: number | undefined, datasetId: number | undefined): void {
-    if (this.modelId === null && modelId !== undefined) this.modelId = modelId;
-    if (this.datasetId === null && datasetId !== undefined) this.datasetId = datasetId;
-  }
-
   trigger(): TriggerChoice | undefined {
     if (this.triggerSource === 'family' && this.family !== '')
       return { source: 'family', family: this.family, params: this.familyForms[this.family]?.values() ?? {} };
@@ -179,24 +155,8 @@ export class ExplainForm {
       datasetId: this.datasetId,
       ...(trigger ? { trigger, target: this.target } : {}),
       ...(this.promptsArtifactId !== null ? { promptsArtifactId: this.promptsArtifactId } : {}),
-      seed: Number(this.seedText.trim()),
       params: { ...params, ...this.files },
-      ...(this.label.trim() ? { label: this.label.trim() } : {}),
+      ...this.seedAndLabel(),
     };
-  }
-
-  async submit(): Promise<RunSummary | null> {
-    const request = this.request();
-    if (!request) return null;
-    this.submitting = true;
-    this.error = null;
-    try {
-      return await this.api.startRun(request);
-    } catch (e) {
-      this.error = toDisplayError(e);
-      return null;
-    } finally {
-      this.submitting = false;
-    }
   }
 }

@@ -2,18 +2,9 @@
  * What the Explain screen draws from the project's earlier runs: the triggers attack runs saved, the prompt
  * files defense runs wrote (e.g. RVPT's hardened prompts), and the explanations made so far.
  */
-import type { ApiClient, ApiError, ArtifactInfo, RunSummary } from '../../../electron/api/contract.js';
-import { toDisplayError } from '../lib/display-error.js';
-
-/** A trigger file saved by a finished attack run. */
-export interface TriggerArtifactOption {
-  readonly artifactId: number;
-  readonly runId: number;
-  readonly runLabel: string;
-  readonly method: string;
-  /** The class the attack forces: the natural target when explaining its trigger. */
-  readonly target: string | null;
-}
+import type { ApiClient, ArtifactInfo, RunSummary } from '../../../electron/api/contract.js';
+import { LoadedState } from './loaded-state.svelte.js';
+import { savedTriggersOf, type SavedTrigger } from './saved-triggers.js';
 
 /** A prompt file written by a finished defense run, tied to the model that run hardened. */
 export interface PromptArtifactOption {
@@ -30,28 +21,29 @@ export interface PromptArtifactOption {
 const RUN_LIMIT = 1000;
 const RECENT_EXPLANATIONS = 20;
 
-export class ExplainSources {
-  triggers = $state<TriggerArtifactOption[]>([]);
+export class ExplainSources extends LoadedState {
+  /** Triggers saved by finished attack runs. */
+  triggers = $state<SavedTrigger[]>([]);
   prompts = $state<PromptArtifactOption[]>([]);
   /** The newest explanation runs, newest first. */
   recent = $state<RunSummary[]>([]);
-  loaded = $state(false);
-  error = $state<ApiError | null>(null);
 
-  constructor(private readonly api: ApiClient) {}
+  constructor(private readonly api: ApiClient) {
+    super();
+  }
 
   /** Only the explanation list: cheap enough for every status change. */
   async loadRecent(): Promise<void> {
-    try {
-      this.recent = (await this.api.listRuns({ kind: ['explain'], limit: RECENT_EXPLANATIONS })).runs;
-      this.error = null;
-    } catch (e) {
-      this.error = toDisplayError(e);
-    }
+    await this.read(
+      async () => {
+        this.recent = (await this.api.listRuns({ kind: ['explain'], limit: RECENT_EXPLANATIONS })).runs;
+      },
+      { marksLoaded: false },
+    );
   }
 
   async load(): Promise<void> {
-    try {
+    await this.read(async () => {
       const [producers, explanations] = await Promise.all([
         this.api.listRuns({ kind: ['attack', 'defense'], status: ['done'], limit: RUN_LIMIT }),
         this.api.listRuns({ kind: ['explain'], limit: RECENT_EXPLANATIONS }),
@@ -62,14 +54,10 @@ export class ExplainSources {
           artifacts: (await this.api.listArtifacts({ runId: run.id })).artifacts,
         })),
       );
-      this.triggers = withArtifacts.flatMap(({ run, artifacts }) => triggerOptions(run, artifacts));
+      this.triggers = withArtifacts.flatMap(({ run, artifacts }) => savedTriggersOf(run, artifacts));
       this.prompts = withArtifacts.flatMap(({ run, artifacts }) => promptOptions(run, artifacts));
       this.recent = explanations.runs;
-      this.error = null;
-      this.loaded = true;
-    } catch (e) {
-      this.error = toDisplayError(e);
-    }
+    });
   }
 
   /** Prompt files made for this model (a prompt file is refused on another model's weights). */
@@ -78,22 +66,9 @@ export class ExplainSources {
   }
 
   /** The trigger saved by the attack run that produced this model, if any. */
-  triggerOfRun(runId: number | null): TriggerArtifactOption | undefined {
+  triggerOfRun(runId: number | null): SavedTrigger | undefined {
     return runId === null ? undefined : this.triggers.find((t) => t.runId === runId);
   }
-}
-
-export function triggerOptions(run: RunSummary, artifacts: readonly ArtifactInfo[]): TriggerArtifactOption[] {
-  if (run.kind !== 'attack') return [];
-  return artifacts
-    .filter((a) => a.kind === 'trigger')
-    .map((a) => ({
-      artifactId: a.id,
-      runId: run.id,
-      runLabel: run.label,
-      method: run.method,
-      target: run.target,
-    }));
 }
 
 export function promptOptions(run: RunSummary, artifacts: readonly ArtifactInfo[]): PromptArtifactOption[] {

@@ -1,32 +1,22 @@
 /** The runnable methods and trigger families the back end declares; wizards are generated from these. */
-import type {
-  ApiClient,
-  ApiError,
-  MethodInfo,
-  RunKind,
-  TriggerInfo,
-} from '../../../electron/api/contract.js';
-import { toDisplayError } from '../lib/display-error.js';
+import type { ApiClient, MethodInfo, RunKind, TriggerInfo } from '../../../electron/api/contract.js';
+import { LoadedState } from './loaded-state.svelte.js';
 
-export class MethodsState {
+export class MethodsState extends LoadedState {
   methods = $state<MethodInfo[]>([]);
   triggers = $state<TriggerInfo[]>([]);
-  loaded = $state(false);
-  error = $state<ApiError | null>(null);
 
-  constructor(private readonly api: ApiClient) {}
+  constructor(private readonly api: ApiClient) {
+    super();
+  }
 
   async load(): Promise<void> {
     if (this.loaded) return;
-    try {
+    await this.read(async () => {
       const listed = await this.api.listMethods({});
       this.methods = listed.methods;
       this.triggers = listed.triggers;
-      this.loaded = true;
-      this.error = null;
-    } catch (e) {
-      this.error = toDisplayError(e);
-    }
+    });
   }
 
   ofKind(kind: RunKind): MethodInfo[] {

@@ -9,6 +9,7 @@ import type {
   RunSummary,
 } from '../../../electron/api/contract.js';
 import { toDisplayError } from '../lib/display-error.js';
+import { toggled } from '../lib/toggle.js';
 
 export interface RunFilters {
   status: RunStatus | '';
@@ -88,7 +89,7 @@ export class RunsState {
   }
 
   toggleSelected(runId: number, on: boolean): void {
-    this.selected = on ? [...new Set([...this.selected, runId])] : this.selected.filter((id) => id !== runId);
+    this.selected = toggled(this.selected, runId, on);
   }
 
   /**

@@ -1,21 +1,17 @@
 /** The comparisons saved in the project, newest first, to reopen from the Compare screen. */
-import type { ApiClient, ApiError, SavedComparison } from '../../../electron/api/contract.js';
-import { toDisplayError } from '../lib/display-error.js';
+import type { ApiClient, SavedComparison } from '../../../electron/api/contract.js';
+import { LoadedState } from './loaded-state.svelte.js';
 
-export class SavedComparisonsState {
+export class SavedComparisonsState extends LoadedState {
   comparisons = $state<SavedComparison[]>([]);
-  loaded = $state(false);
-  error = $state<ApiError | null>(null);
 
-  constructor(private readonly api: ApiClient) {}
+  constructor(private readonly api: ApiClient) {
+    super();
+  }
 
   async load(): Promise<void> {
-    try {
+    await this.read(async () => {
       this.comparisons = (await this.api.listComparisons({})).comparisons;
-      this.error = null;
-      this.loaded = true;
-    } catch (e) {
-      this.error = toDisplayError(e);
-    }
+    });
   }
 }

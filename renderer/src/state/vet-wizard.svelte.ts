@@ -12,6 +12,7 @@ import type {
   TriggerInfo,
 } from '../../../electron/api/contract.js';
 import { toDisplayError } from '../lib/display-error.js';
+import { toggled } from '../lib/toggle.js';
 import { ParamForm } from './param-form.svelte.js';
 import { loadSavedTriggers, type SavedTrigger } from './saved-triggers.js';
 
@@ -78,7 +79,7 @@ export class VetWizard {
   }
 
   toggleFamily(id: string, on: boolean): void {
-    this.families = on ? [...new Set([...this.families, id])] : this.families.filter((f) => f !== id);
+    this.families = toggled(this.families, id, on);
   }
 
   async loadSavedTriggers(): Promise<void> {
@@ -92,13 +93,11 @@ export class VetWizard {
   }
 
   toggleSavedTrigger(artifactId: number, on: boolean): void {
-    this.chosenTriggers = on
-      ? [...new Set([...this.chosenTriggers, artifactId])]
-      : this.chosenTriggers.filter((id) => id !== artifactId);
+    this.chosenTriggers = toggled(this.chosenTriggers, artifactId, on);
   }
 
   toggleScanner(id: string, on: boolean): void {
-    this.scanners = on ? [...new Set([...this.scanners, id])] : this.scanners.filter((s) => s !== id);
+    this.scanners = toggled(this.scanners, id, on);
   }
 
   /** The runs this vetting consists of, in the order they start. */
