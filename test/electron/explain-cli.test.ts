@@ -92,6 +92,29 @@ describe('vetbench explain', () => {
     ]);
     expect(prompts.code).toBe(2);
     expect(prompts.stderr).toMatch(/not a Vetbench prompt file/);
+    const project = join(out, 'p.vbproj');
+    const overlayCompare = await vetbench([
+      'explain',
+      'gradcam',
+      '--model',
+      MODEL,
+      '--dataset',
+      'demo',
+      '--compare',
+      MODEL,
+      '--labels',
+      'a,b',
+      '--project',
+      project,
+      '--out',
+      out,
+    ]);
+    expect(overlayCompare.code).toBe(2);
+    expect(overlayCompare.stderr).toContain(
+      'gradcam draws one model; --compare, --labels only apply to embedding-map and pr',
+    );
+    // refused before anything was copied into the project's artifact folder
+    expect(existsSync(join(out, 'p.artifacts'))).toBe(false);
   });
 });
 

@@ -10,6 +10,7 @@ import { EXPLAINERS, findExplainer } from '../../../engine/explain/registry.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs, resolveParams, type ParamValues } from '../../../engine/methods/params.js';
 import { JobHost } from '../../jobs/job-host.js';
+import { COMPARING_EXPLAINERS } from '../../jobs/kinds/explain-job.js';
 import { importDatasetInto, importModelInto } from '../../store/imports.js';
 import { openProject } from '../../store/open-project.js';
 import type { ProjectStore } from '../../store/project-store.js';
@@ -61,7 +62,6 @@ interface ExplainRequest {
 const DEFAULT_COUNT: Readonly<Record<string, number>> = { 'embedding-map': 240, pr: 240 };
 
 /** Explainers that draw every model side by side. */
-const COMPARING = new Set(['embedding-map', 'pr']);
 
 /** What the explain job kind (electron/jobs/kinds/explain-job.ts) returns, as far as the CLI reads it. */
 interface ExplainJobResult {
@@ -153,6 +153,21 @@ async function comparePromptsArtifact(store: ProjectStore, path: string): Promis
 
 /** The explain job's model parameters for the request (only those that differ from the job's defaults). */
 async function modelParams(store: ProjectStore, request: ExplainRequest): Promise<Record<string, unknown>> {
+  // Refuse comparison options for overlays before anything is copied into the project.
+  if (!COMPARING_EXPLAINERS.has(request.explainer.id)) {
+    const given = [
+      request.compare !== undefined && '--compare',
+      request.comparePrompts !== undefined && '--compare-prompts',
+      request.labels !== undefined && '--labels',
+    ].filter((o): o is string => typeof o === 'string');
+    if (given.length > 0) {
+      throw new VetbenchError(
+        'bad-option',
+        `${request.explainer.id} draws one model; ${given.join(', ')} only apply to ${[...COMPARING_EXPLAINERS].join(' and ')}`,
+        `Drop ${given.join(', ')}, or run \`vetbench explain embedding-map\` or \`vetbench explain pr\` to compare models.`,
+      );
+    }
+  }
   return {
     ...(request.compare !== undefined
       ? { compareModel: await compareModelArtifact(store, request.compare) }
@@ -162,7 +177,7 @@ async function modelParams(store: ProjectStore, request: ExplainRequest): Promis
       : {}),
     // On the command line --prompts belongs to --model: maps and curves draw the prompted model (compare
     // it with the plain one through --compare-prompts), as they always did.
-    ...(request.prompts !== undefined && COMPARING.has(request.explainer.id)
+    ...(request.prompts !== undefined && COMPARING_EXPLAINERS.has(request.explainer.id)
       ? { drawWithoutPrompts: false }
       : {}),
     ...(request.labels !== undefined ? { labels: request.labels } : {}),
