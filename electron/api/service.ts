@@ -5,6 +5,7 @@ import { VetbenchError } from '../../engine/errors.js';
 import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
 import { parseRunIds } from '../report/from-store.js';
 import { storeProjectReport } from '../report/project-report.js';
+import type { PdfRenderer } from '../report/pdf-renderer.js';
 import { JOB_KINDS } from '../jobs/kinds/index.js';
 import type { JobHost } from '../jobs/job-host.js';
 import { apiParamSpecs } from '../jobs/param-specs.js';
@@ -38,6 +39,8 @@ export interface ServiceOptions {
   readonly fileUrl: (file: { artifactId: number } | { datasetId: number; imageId: string }) => string;
   /** Switching projects (recent list, open, create); without it only the one project is listed. */
   readonly projects?: ProjectSwitcher;
+  /** How exportReport prints PDFs: Electron's printToPDF in the app; Playwright's Chromium when left out. */
+  readonly renderPdf?: PdfRenderer;
 }
 
 /** What the service needs to list and switch projects (see ProjectSessions). */
@@ -209,8 +212,10 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
     },
     exportReport: async (r) => {
       const runIds = r.runIds === 'all' ? parseRunIds('all', store) : r.runIds;
-      const { artifact } = await storeProjectReport(store, runIds, r.format).catch((e: unknown) => {
-        // the renderPdf hint speaks of CLI options; say what to do from the app instead
+      const { artifact } = await storeProjectReport(store, runIds, r.format, {
+        ...(options.renderPdf ? { renderPdf: options.renderPdf } : {}),
+      }).catch((e: unknown) => {
+        // the Playwright renderer's hint speaks of CLI options; say what to do from the app instead
         if (e instanceof VetbenchError && e.code === 'chromium-missing')
           throw new VetbenchError(
             'chromium-missing',

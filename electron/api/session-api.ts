@@ -8,6 +8,8 @@ export interface SessionApiOptions {
   /** Folders allowed whatever project is shown (home or working folder, the install, --allow-root ...). */
   readonly baseRoots: readonly string[];
   readonly fileUrl: ServiceOptions['fileUrl'];
+  /** How exported reports are printed to PDF (the app passes Electron's printToPDF; serve leaves it out). */
+  readonly renderPdf?: ServiceOptions['renderPdf'];
 }
 
 /** The allowed folders while `session` is shown: the base ones, the project's folder and its artifacts. */
@@ -28,6 +30,7 @@ export function createSessionApi(sessions: ProjectSessions, options: SessionApiO
         allowedRoots: rootsFor(session, options.baseRoots),
         fileUrl: options.fileUrl,
         projects: { list: () => sessions.list(), open: (path, create) => sessions.open(path, create) },
+        ...(options.renderPdf ? { renderPdf: options.renderPdf } : {}),
       });
       built.set(session, handlers);
     }

@@ -8,6 +8,7 @@ import { projectRoot } from '../../engine/paths.js';
 import { forwardEvents, registerIpcApi, sameOriginAs } from '../api/ipc-transport.js';
 import type { ProjectSessions } from '../api/project-sessions.js';
 import { createSessionApi } from '../api/session-api.js';
+import type { PdfRenderer } from '../report/pdf-renderer.js';
 import { APP_ORIGIN } from './content-security-policy.js';
 import { projectFileUrl, registerFileProtocol } from './file-protocol.js';
 
@@ -22,13 +23,16 @@ export interface BackendParts {
   readonly sessions: ProjectSessions;
   readonly ipcMain: IpcMain;
   readonly protocol: Protocol;
+  /** Prints exported reports to PDF (the app's Electron printToPDF renderer). */
+  readonly renderPdf: PdfRenderer;
 }
 
-export function connectBackend({ sessions, ipcMain, protocol }: BackendParts): Backend {
+export function connectBackend({ sessions, ipcMain, protocol, renderPdf }: BackendParts): Backend {
   // The desktop user may import from anywhere in their home folder, besides the project and the install.
   const handlers = createSessionApi(sessions, {
     baseRoots: [homedir(), projectRoot()],
     fileUrl: projectFileUrl,
+    renderPdf,
   });
   const unregister = registerIpcApi(ipcMain, handlers, sameOriginAs(`${APP_ORIGIN}/index.html`));
   registerFileProtocol(protocol, () => sessions.current.store);

@@ -27,6 +27,7 @@ import { openArtifact } from './open-artifact.js';
 import { registerAppProtocol } from './app-protocol.js';
 import { APP_ORIGIN, APP_SCHEME, FILE_SCHEME } from './content-security-policy.js';
 import { connectBackend, type Backend } from './backend.js';
+import { createElectronPdfRenderer, guardPdfSession, REPORT_PDF_PARTITION } from './electron-pdf.js';
 import { denyAllPermissions, isTrustedSender, lockNavigation, secureWebPreferences } from './security.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -118,7 +119,10 @@ async function main(): Promise<void> {
   const host = new JobHost(store, hostOptions);
   host.start();
   const sessions = new ProjectSessions({ store, host }, sessionOpener(hostOptions), new RecentProjects());
-  backend = connectBackend({ sessions, ipcMain, protocol });
+  // Export report prints with Electron itself, in hidden windows of a session that reaches nothing but the report.
+  const pdf = createElectronPdfRenderer({ openWindow: (options) => new BrowserWindow(options) });
+  guardPdfSession(session.fromPartition(REPORT_PDF_PARTITION), (url) => pdf.allows(url));
+  backend = connectBackend({ sessions, ipcMain, protocol, renderPdf: pdf.renderPdf });
   registerPicker();
   registerOpenArtifact(sessions);
 

@@ -1,15 +1,35 @@
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { VetbenchError } from '../../engine/errors.js';
+import { REPORT_PAGE } from './pdf-renderer.js';
 
 /** Chromium used for PDFs outside the app: VETBENCH_CHROMIUM, else Debian's /usr/bin/chromium. */
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.VETBENCH_CHROMIUM ?? '/usr/bin/chromium';
 }
 
+/** page.pdf options for REPORT_PAGE (the app's Electron renderer prints the same page). */
+export function playwrightPdfOptions(): NonNullable<Parameters<Page['pdf']>[0]> {
+  const { marginsMm } = REPORT_PAGE;
+  return {
+    format: REPORT_PAGE.format,
+    printBackground: REPORT_PAGE.printBackground,
+    margin: {
+      top: `${marginsMm.top}mm`,
+      bottom: `${marginsMm.bottom}mm`,
+      left: `${marginsMm.left}mm`,
+      right: `${marginsMm.right}mm`,
+    },
+    displayHeaderFooter: REPORT_PAGE.displayHeaderFooter,
+    headerTemplate: REPORT_PAGE.headerTemplate,
+    footerTemplate: REPORT_PAGE.footerTemplate,
+  };
+}
+
 /**
- * Prints a self-contained HTML report to PDF with headless Chromium (Playwright), A4 with backgrounds. Every
- * network request is refused: the report must not need one.
+ * Prints a self-contained HTML report to PDF with headless Chromium (Playwright), on the page REPORT_PAGE
+ * describes. Every network request is refused: the report must not need one. The CLI and serve mode use it
+ * (a PdfRenderer); the desktop app prints with Electron instead (electron/app/electron-pdf.ts).
  */
 export async function renderPdf(
   html: string,
@@ -28,15 +48,7 @@ export async function renderPdf(
     const page = await browser.newPage();
     await page.route('**/*', (route) => route.abort());
     await page.setContent(html, { waitUntil: 'load' });
-    const pdf = await page.pdf({
-      format: 'A4',
-      printBackground: true,
-      margin: { top: '12mm', bottom: '14mm', left: '10mm', right: '10mm' },
-      displayHeaderFooter: true,
-      headerTemplate: '<span></span>',
-      footerTemplate:
-        '<div style="font-size:7pt;color:#888;width:100%;text-align:center">page <span class="pageNumber"></span> of <span class="totalPages"></span></div>',
-    });
+    const pdf = await page.pdf(playwrightPdfOptions());
     return new Uint8Array(pdf);
   } finally {
     await browser.close();

@@ -5,12 +5,15 @@ import type { ArtifactInfo } from '../api/contract.js';
 import type { ProjectStore } from '../store/project-store.js';
 import { reportInputFromStore } from './from-store.js';
 import { renderPdf } from './pdf.js';
+import type { PdfRenderer } from './pdf-renderer.js';
 
 export type ProjectReportFormat = 'html' | 'pdf';
 
 export interface ProjectReportOptions {
   readonly title?: string;
   readonly summary?: string;
+  /** Prints the HTML to PDF: Electron's printToPDF in the app; Playwright's Chromium (the default) elsewhere. */
+  readonly renderPdf?: PdfRenderer;
 }
 
 export interface StoredProjectReport {
@@ -22,7 +25,7 @@ export interface StoredProjectReport {
 }
 
 /**
- * Renders the audit report of some runs of a project (HTML, or PDF through Chromium) and keeps it in the
+ * Renders the audit report of some runs of a project (HTML, or PDF through options.renderPdf) and keeps it in the
  * project: an artifact file plus a row of the reports table naming the runs it covers. The CLI (`vetbench
  * report --project`) and the API (`exportReport`) both go through here.
  */
@@ -46,7 +49,8 @@ export async function storeProjectReport(
     ...(options.summary !== undefined ? { summary: options.summary } : {}),
   };
   const html = renderReportHtml(input);
-  const content = format === 'pdf' ? await renderPdf(html) : html;
+  const printPdf = options.renderPdf ?? ((page: string) => renderPdf(page));
+  const content = format === 'pdf' ? await printPdf(html) : html;
   const written = await store.writeArtifact(
     null,
     'report',
