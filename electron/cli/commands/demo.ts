@@ -4,9 +4,8 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { VetbenchError } from '../../../engine/errors.js';
 import { DEFENSES } from '../../../engine/methods/registry.js';
-import { renderReportHtml } from '../../../engine/report/render-html.js';
-import { chromiumPath, renderPdf } from '../../report/pdf.js';
-import { reportInputFromStore } from '../../report/from-store.js';
+import { chromiumPath } from '../../report/pdf.js';
+import { storeProjectReport } from '../../report/project-report.js';
 import type { RunSummary, StartRunRequest } from '../../api/contract.js';
 import { followRun } from '../../jobs/follow-run.js';
 import { JobHost } from '../../jobs/job-host.js';
@@ -129,23 +128,21 @@ export function registerDemo(program: Command): void {
           await copyFile(store.getArtifact(prompts).path, exported);
           lines.push(`hardened prompt file: ${exported}`);
         }
+        // The report is kept in the project (artifact + reports row, as `vetbench report --project` does) and
+        // copied beside the project file so the analyst finds it without opening the app.
+        const runIds = store
+          .listRuns({ limit: 1000, offset: 0 })
+          .runs.map((r) => r.id)
+          .sort((a, b) => a - b);
+        const title = 'Vetbench demo: BadNet on the demo CLIP, hardened with RVPT';
         const reportPath = join(dirname(store.path), `${store.info().name}-report.html`);
-        const input = await reportInputFromStore(
-          store,
-          store
-            .listRuns({ limit: 1000, offset: 0 })
-            .runs.map((r) => r.id)
-            .sort((a, b) => a - b),
-        );
-        const html = renderReportHtml({
-          ...input,
-          title: 'Vetbench demo: BadNet on the demo CLIP, hardened with RVPT',
-        });
-        await writeFile(reportPath, html);
-        lines.push(`audit report: ${reportPath}`);
+        const html = await storeProjectReport(store, runIds, 'html', { title });
+        await writeFile(reportPath, html.content);
+        lines.push(`audit report: ${reportPath} (kept in the project as ${html.artifact.name})`);
         if (existsSync(chromiumPath())) {
           const pdfPath = reportPath.replace(/\.html$/, '.pdf');
-          await writeFile(pdfPath, await renderPdf(html));
+          const pdf = await storeProjectReport(store, runIds, 'pdf', { title });
+          await writeFile(pdfPath, pdf.content);
           lines.push(`audit report (PDF): ${pdfPath}`);
         } else {
           lines.push(

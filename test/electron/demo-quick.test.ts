@@ -1,0 +1,60 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ProjectStore } from '../../electron/store/project-store.js';
+import { chromiumPath } from '../../electron/report/pdf.js';
+import { cliRunner } from '../helpers/cli.js';
+
+const vetbench = cliRunner({ timeoutMs: 600_000 });
+
+beforeAll(() => {
+  if (!existsSync(new URL('../../dist/electron/cli/main.js', import.meta.url))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+  }
+});
+
+// The main job (`npm run demo`) in its smoke-test size: every step runs as a run of one project and the
+// report is kept in the project as well as beside it. The numbers of a one-epoch story mean nothing; the
+// full demo's numbers are in README.md.
+describe('vetbench demo --quick', () => {
+  it('runs the whole story into one project and ends with the report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vb-demo-'));
+    const project = join(dir, 'story.vbproj');
+    const r = await vetbench(['demo', '--quick', '--project', project]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(project);
+    expect(r.stderr).toMatch(/clean model: +CA \d+\.\d\d%/);
+    expect(r.stderr).toMatch(/backdoored model: +CA \d+\.\d\d% +ASR \d+\.\d\d%/);
+    expect(r.stderr).toMatch(/hardened \(RVPT\): +CA \d+\.\d\d% +ASR \d+\.\d\d%/);
+
+    const store = ProjectStore.open(project);
+    try {
+      const runs = store.listRuns({ limit: 100, offset: 0 }).runs.sort((a, b) => a.id - b.id);
+      expect(runs.map((x) => [x.kind, x.status])).toEqual([
+        ['eval', 'done'],
+        ['attack', 'done'],
+        ['eval', 'done'],
+        ['defense', 'done'],
+        ['eval', 'done'],
+      ]);
+      expect(runs[4]!.finalMetrics.asr).toBeTypeOf('number');
+    } finally {
+      store.close();
+    }
+
+    const prompts = join(dir, 'story-rvpt-prompts.safetensors');
+    expect(existsSync(prompts)).toBe(true);
+    const html = readFileSync(join(dir, 'story-report.html'), 'utf8');
+    expect(html).toContain('Vetbench demo: BadNet on the demo CLIP, hardened with RVPT');
+    // the demo model's fingerprint (models/demo/MODEL-CARD.md) is cited as provenance
+    expect(html).toContain('97a49b63adbdd1fa0123f2f34efc2f79b9e57daab991ff5dd40fdfa2d12ac839');
+    // reports that belong to no single run are kept in the artifact folder's project/ part
+    const kept = readdirSync(join(dir, 'story.artifacts', 'project')).filter((f) => f.startsWith('report-'));
+    expect(kept.some((f) => f.endsWith('.html'))).toBe(true);
+    if (existsSync(chromiumPath())) {
+      expect(readFileSync(join(dir, 'story-report.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+      expect(kept.some((f) => f.endsWith('.pdf'))).toBe(true);
+    }
+  }, 600_000);
+});
