@@ -13,7 +13,8 @@
  * --attack-dir DIR (default /work/artifacts/demo-attacks, or $VETBENCH_DEMO_ATTACKS), --dataset demo|ROOT,
  * --seeds 1,2,3, --shots 16, --param k=v (repeatable, applied to every defense that declares k),
  * --target CLASS, --out PREFIX (default bench/results/defense-table), --merge FILE.json (repeatable: run nothing,
- * merge the rows of tables written elsewhere, e.g. by runs in parallel, into PREFIX).
+ * merge the rows of tables written elsewhere, e.g. by runs in parallel, into PREFIX; rows of one setting with
+ * other seeds are joined into one row).
  * Writes PREFIX.json (rows merged with rows already there: same dataset, attack, defense, shots and parameters
  * replace the old row) and PREFIX.md (the whole table). Plain ESM JavaScript on purpose: it runs the compiled
  * engine in dist/ (`npm run build` first).
@@ -159,6 +160,34 @@ const jsonPath = `${args.out}.json`;
 /** @param {any} r */
 const keyOf = (r) =>
   JSON.stringify([r.dataset, r.attack, r.attack_model_fingerprint, r.defense, r.shots, r.params]);
+// Rows of one setting run in separate processes with other seeds (e.g. seed 1, then seeds 2,3) become one row.
+/** @type {Map<string, any>} */
+const joined = new Map();
+for (const r of rows) {
+  const key = keyOf(r);
+  const prev = joined.get(key);
+  if (!prev) {
+    joined.set(key, r);
+    continue;
+  }
+  if (r.seeds.some((/** @type {number} */ s) => prev.seeds.includes(s)))
+    throw new Error(`${r.attack}/${r.defense}: two rows with seed(s) in common; merge one of them only`);
+  const runs = [...prev.runs, ...r.runs].sort((a, b) => a.seed - b.seed);
+  joined.set(key, {
+    ...prev,
+    seeds: runs.map((x) => x.seed),
+    after: {
+      ca: meanSd(runs.map((x) => x.after.ca)),
+      asr: meanSd(runs.map((x) => x.after.asr)),
+      pa: meanSd(runs.map((x) => x.after.pa)),
+    },
+    der: meanSd(runs.map((x) => x.der)),
+    runs,
+    command: `${prev.command}; ${r.command}`,
+    date: r.date > prev.date ? r.date : prev.date,
+  });
+}
+rows.splice(0, rows.length, ...joined.values());
 const old = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')).rows : [];
 const merged = [...old.filter((/** @type {any} */ r) => !rows.some((n) => keyOf(n) === keyOf(r))), ...rows];
 merged.sort((a, b) => (a.dataset + a.attack + a.defense).localeCompare(b.dataset + b.attack + b.defense));
