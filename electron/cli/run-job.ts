@@ -5,7 +5,9 @@ import { basename } from 'node:path';
 import type { ArtifactInfo, ParamValues, RunSummary, TriggerChoice } from '../api/contract.js';
 import { VetbenchError } from '../../engine/errors.js';
 import { followRun } from '../jobs/follow-run.js';
-import type { JobHost } from '../jobs/job-host.js';
+import { JobHost, type JobHostOptions } from '../jobs/job-host.js';
+import { importDatasetInto, importModelInto } from '../store/imports.js';
+import { openProject } from '../store/open-project.js';
 import type { ProjectStore } from '../store/project-store.js';
 
 /**
@@ -70,4 +72,45 @@ export function runArtifactPath(store: ProjectStore, runId: number, name: string
 /** Whether the run wrote an artifact called `name`. */
 export function hasRunArtifact(store: ProjectStore, runId: number, name: string): boolean {
   return store.listArtifacts(runId).some((a) => a.name === name);
+}
+
+/**
+ * Opens the project (`--project`, default in the user data folder), starts its job host, runs `body`, and
+ * always stops the host and closes the store, whatever `body` throws: the frame of every CLI command that
+ * runs a method as a job.
+ */
+export async function withJobHost<T>(
+  project: string | undefined,
+  hostOptions: JobHostOptions,
+  body: (store: ProjectStore, host: JobHost) => Promise<T>,
+): Promise<T> {
+  const store = openProject(project);
+  const host = new JobHost(store, hostOptions);
+  try {
+    host.start();
+    return await body(store, host);
+  } finally {
+    await host.close();
+    store.close();
+  }
+}
+
+/** Imports the dataset named on the command line; the built-in demo is generated on first use, and says so. */
+export function importDatasetArg(store: ProjectStore, dataset: string): ReturnType<typeof importDatasetInto> {
+  return importDatasetInto(store, dataset, {
+    onGenerated: (root, images) =>
+      console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
+  });
+}
+
+/** The model and dataset a job command names, as records of the project. */
+export async function importSubjects(
+  store: ProjectStore,
+  model: string,
+  dataset: string,
+): Promise<{
+  model: Awaited<ReturnType<typeof importModelInto>>;
+  dataset: Awaited<ReturnType<typeof importDatasetInto>>;
+}> {
+  return { model: await importModelInto(store, model), dataset: await importDatasetArg(store, dataset) };
 }

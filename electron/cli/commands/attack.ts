@@ -5,10 +5,8 @@ import { parseParamPairs, resolveParams } from '../../../engine/methods/params.j
 import { findAttack } from '../../../engine/methods/registry.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
 import { followRun } from '../../jobs/follow-run.js';
-import { JobHost } from '../../jobs/job-host.js';
-import { importDatasetInto, importModelInto } from '../../store/imports.js';
-import { openProject } from '../../store/open-project.js';
 import { collect, seedOption } from '../cli-args.js';
+import { importSubjects, withJobHost } from '../run-job.js';
 
 interface AttackCliOptions {
   model: string;
@@ -57,65 +55,59 @@ export function registerAttack(program: Command): void {
       const given = parseParamPairs(opts.param ?? []);
       resolveParams(method.id, method.params, given);
       const seed = seedOption(opts.seed, 1);
-      const store = openProject(opts.project);
-      const host = new JobHost(store, { executor: parseTrainingExecutor(opts.executor, '--executor') });
-      try {
-        host.start();
-        const model = await importModelInto(store, opts.model);
-        const dataset = await importDatasetInto(store, opts.dataset, {
-          onGenerated: (root, images) =>
-            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
-        });
-        const queued = host.submit({
-          kind: 'attack',
-          method: method.id,
-          modelId: model.id,
-          datasetId: dataset.id,
-          target: opts.target,
-          seed,
-          params: given,
-        });
-        console.error(`run ${queued.id} in ${store.path}`);
-        const run = await followRun(host, queued.id);
-        if (run.status !== 'done') {
-          const error = run.error ?? {
-            code: `run-${run.status}`,
-            message: `run ${run.id} ended ${run.status}`,
-            hint: `Resume it: vetbench resume ${run.id} --project ${store.path}`,
-          };
-          throw new VetbenchError(error.code, error.message, error.hint);
-        }
-        // Same files as before the job host: the model (or prompt file), its trigger and the report beside --out.
-        const artifacts = store.listArtifacts(run.id);
-        const pathOf = (name: string): string =>
-          store.getArtifact(artifacts.find((a) => a.name === name)!.id).path;
-        const output = artifacts.some((a) => a.name === 'weights.safetensors') ? 'weights' : 'prompts';
-        const triggerPath = triggerPathFor(opts.out);
-        await copyFile(
-          pathOf(output === 'weights' ? 'weights.safetensors' : 'prompts.safetensors'),
-          opts.out,
-        );
-        await copyFile(pathOf('trigger.safetensors'), triggerPath);
-        const report = JSON.parse(await readFile(pathOf('report.json'), 'utf8')) as Record<string, unknown>;
-        const provenance = report.provenance as Record<string, unknown>;
-        await writeFile(
-          `${opts.out}.json`,
-          `${JSON.stringify(
-            {
-              ...report,
-              [output]: opts.out,
-              trigger: triggerPath,
-              run: { id: run.id, project: store.path },
-              provenance: { ...provenance, command: `vetbench ${process.argv.slice(2).join(' ')}` },
-            },
-            null,
-            2,
-          )}\n`,
-        );
-        console.log(`${opts.out}\n${triggerPath}\n${opts.out}.json`);
-      } finally {
-        await host.close();
-        store.close();
-      }
+      await withJobHost(
+        opts.project,
+        { executor: parseTrainingExecutor(opts.executor, '--executor') },
+        async (store, host) => {
+          const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
+          const queued = host.submit({
+            kind: 'attack',
+            method: method.id,
+            modelId: model.id,
+            datasetId: dataset.id,
+            target: opts.target,
+            seed,
+            params: given,
+          });
+          console.error(`run ${queued.id} in ${store.path}`);
+          const run = await followRun(host, queued.id);
+          if (run.status !== 'done') {
+            const error = run.error ?? {
+              code: `run-${run.status}`,
+              message: `run ${run.id} ended ${run.status}`,
+              hint: `Resume it: vetbench resume ${run.id} --project ${store.path}`,
+            };
+            throw new VetbenchError(error.code, error.message, error.hint);
+          }
+          // Same files as before the job host: the model (or prompt file), its trigger and the report beside --out.
+          const artifacts = store.listArtifacts(run.id);
+          const pathOf = (name: string): string =>
+            store.getArtifact(artifacts.find((a) => a.name === name)!.id).path;
+          const output = artifacts.some((a) => a.name === 'weights.safetensors') ? 'weights' : 'prompts';
+          const triggerPath = triggerPathFor(opts.out);
+          await copyFile(
+            pathOf(output === 'weights' ? 'weights.safetensors' : 'prompts.safetensors'),
+            opts.out,
+          );
+          await copyFile(pathOf('trigger.safetensors'), triggerPath);
+          const report = JSON.parse(await readFile(pathOf('report.json'), 'utf8')) as Record<string, unknown>;
+          const provenance = report.provenance as Record<string, unknown>;
+          await writeFile(
+            `${opts.out}.json`,
+            `${JSON.stringify(
+              {
+                ...report,
+                [output]: opts.out,
+                trigger: triggerPath,
+                run: { id: run.id, project: store.path },
+                provenance: { ...provenance, command: `vetbench ${process.argv.slice(2).join(' ')}` },
+              },
+              null,
+              2,
+            )}\n`,
+          );
+          console.log(`${opts.out}\n${triggerPath}\n${opts.out}.json`);
+        },
+      );
     });
 }

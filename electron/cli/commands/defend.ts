@@ -4,13 +4,16 @@ import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs, resolveParams } from '../../../engine/methods/params.js';
 import { findDefense } from '../../../engine/methods/registry.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
-import { JobHost } from '../../jobs/job-host.js';
-import { importDatasetInto, importModelInto } from '../../store/imports.js';
-import { openProject } from '../../store/open-project.js';
 import { collect, seedOption } from '../cli-args.js';
 import { formatDuration } from '../open-dataset.js';
 import { emit } from '../output.js';
-import { followToDone, runArtifactPath, triggerChoiceFromArg } from '../run-job.js';
+import {
+  followToDone,
+  importSubjects,
+  runArtifactPath,
+  triggerChoiceFromArg,
+  withJobHost,
+} from '../run-job.js';
 
 interface DefendCliOptions {
   model: string;
@@ -133,51 +136,45 @@ export function registerDefend(program: Command): void {
       }
       const seed = seedOption(opts.seed, 1);
       const shots = positiveInt(opts.shots, '--shots');
-      const store = openProject(opts.project);
-      const host = new JobHost(store, { executor: parseTrainingExecutor(opts.executor, '--executor') });
-      try {
-        host.start();
-        const model = await importModelInto(store, opts.model);
-        const dataset = await importDatasetInto(store, opts.dataset, {
-          onGenerated: (root, images) =>
-            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
-        });
-        const trigger = opts.trigger ? await triggerChoiceFromArg(store, opts.trigger) : undefined;
-        const queued = host.submit({
-          kind: 'defense',
-          method: method.id,
-          modelId: model.id,
-          datasetId: dataset.id,
-          ...(opts.target !== undefined ? { target: opts.target } : {}),
-          ...(trigger ? { trigger } : {}),
-          seed,
-          params: { ...given, shots },
-        });
-        console.error(`run ${queued.id} in ${store.path}`);
-        const run = await followToDone(host, store, queued.id);
-        // Same files as before the job host: the output at --out and the report beside it.
-        const job = JSON.parse(
-          await readFile(runArtifactPath(store, run.id, 'report.json'), 'utf8'),
-        ) as DefenseReport;
-        await copyFile(runArtifactPath(store, run.id, OUTPUT_ARTIFACT[job.output]), opts.out);
-        const { file: _runCopy, ...rest } = job;
-        const report = {
-          [job.output]: opts.out,
-          ...rest,
-          run: { id: run.id, project: store.path },
-          command: `vetbench ${process.argv.slice(2).join(' ')}`,
-        };
-        await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
-        emit(opts.json === true, report, () =>
-          [
-            `${job.method}: ${job.train_images} clean images, ${job.epoch_metrics.length} epochs in ${formatDuration(job.wall_ms)}`,
-            summary(job),
-            `wrote ${opts.out} (and ${opts.out}.json)`,
-          ].join('\n'),
-        );
-      } finally {
-        await host.close();
-        store.close();
-      }
+      await withJobHost(
+        opts.project,
+        { executor: parseTrainingExecutor(opts.executor, '--executor') },
+        async (store, host) => {
+          const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
+          const trigger = opts.trigger ? await triggerChoiceFromArg(store, opts.trigger) : undefined;
+          const queued = host.submit({
+            kind: 'defense',
+            method: method.id,
+            modelId: model.id,
+            datasetId: dataset.id,
+            ...(opts.target !== undefined ? { target: opts.target } : {}),
+            ...(trigger ? { trigger } : {}),
+            seed,
+            params: { ...given, shots },
+          });
+          console.error(`run ${queued.id} in ${store.path}`);
+          const run = await followToDone(host, store, queued.id);
+          // Same files as before the job host: the output at --out and the report beside it.
+          const job = JSON.parse(
+            await readFile(runArtifactPath(store, run.id, 'report.json'), 'utf8'),
+          ) as DefenseReport;
+          await copyFile(runArtifactPath(store, run.id, OUTPUT_ARTIFACT[job.output]), opts.out);
+          const { file: _runCopy, ...rest } = job;
+          const report = {
+            [job.output]: opts.out,
+            ...rest,
+            run: { id: run.id, project: store.path },
+            command: `vetbench ${process.argv.slice(2).join(' ')}`,
+          };
+          await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+          emit(opts.json === true, report, () =>
+            [
+              `${job.method}: ${job.train_images} clean images, ${job.epoch_metrics.length} epochs in ${formatDuration(job.wall_ms)}`,
+              summary(job),
+              `wrote ${opts.out} (and ${opts.out}.json)`,
+            ].join('\n'),
+          );
+        },
+      );
     });
 }

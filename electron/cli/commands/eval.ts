@@ -5,12 +5,16 @@ import { DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs } from '../../../engine/methods/params.js';
-import { JobHost } from '../../jobs/job-host.js';
-import { importDatasetInto, importModelInto } from '../../store/imports.js';
-import { openProject } from '../../store/open-project.js';
 import { collect, seedOption } from '../cli-args.js';
 import { emit } from '../output.js';
-import { followToDone, importFileArtifact, runArtifactPath, triggerChoiceFromArg } from '../run-job.js';
+import {
+  followToDone,
+  importFileArtifact,
+  importSubjects,
+  runArtifactPath,
+  triggerChoiceFromArg,
+  withJobHost,
+} from '../run-job.js';
 
 interface EvalOptions {
   model: string;
@@ -111,15 +115,8 @@ export function registerEval(program: Command): void {
         );
       const seed = seedOption(opts.seed, 1);
       const triggerParams = parseParamPairs(opts.param ?? []);
-      const store = openProject(opts.project);
-      const host = new JobHost(store);
-      try {
-        host.start();
-        const model = await importModelInto(store, opts.model);
-        const dataset = await importDatasetInto(store, opts.dataset, {
-          onGenerated: (root, images) =>
-            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
-        });
+      await withJobHost(opts.project, {}, async (store, host) => {
+        const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
         const trigger = opts.trigger
           ? await triggerChoiceFromArg(store, opts.trigger, triggerParams)
           : undefined;
@@ -180,9 +177,6 @@ export function registerEval(program: Command): void {
               : []),
           ].join('\n'),
         );
-      } finally {
-        await host.close();
-        store.close();
-      }
+      });
     });
 }

@@ -9,13 +9,16 @@ import type { Explainer } from '../../../engine/explain/explainer.js';
 import { EXPLAINERS, findExplainer } from '../../../engine/explain/registry.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs, resolveParams, type ParamValues } from '../../../engine/methods/params.js';
-import { JobHost } from '../../jobs/job-host.js';
 import { COMPARING_EXPLAINERS } from '../../jobs/kinds/explain-job.js';
-import { importDatasetInto, importModelInto } from '../../store/imports.js';
-import { openProject } from '../../store/open-project.js';
 import type { ProjectStore } from '../../store/project-store.js';
 import { collect, seedOption } from '../cli-args.js';
-import { followToDone, importFileArtifact, triggerChoiceFromArg } from '../run-job.js';
+import {
+  followToDone,
+  importFileArtifact,
+  importSubjects,
+  triggerChoiceFromArg,
+  withJobHost,
+} from '../run-job.js';
 import { writeExplainSummary, type ExplainSummary } from './explain-output.js';
 
 interface ExplainCliOptions {
@@ -187,15 +190,8 @@ async function modelParams(store: ProjectStore, request: ExplainRequest): Promis
 
 /** Submits the explanation as a run in the project, follows it, and copies its artifacts to --out. */
 async function explainAsRun(request: ExplainRequest, project: string | undefined): Promise<ExplainSummary> {
-  const store = openProject(project);
-  const host = new JobHost(store);
-  try {
-    host.start();
-    const model = await importModelInto(store, request.model);
-    const dataset = await importDatasetInto(store, request.dataset, {
-      onGenerated: (root, images) =>
-        console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
-    });
+  return withJobHost(project, {}, async (store, host) => {
+    const { model, dataset } = await importSubjects(store, request.model, request.dataset);
     const trigger = request.trigger
       ? await triggerChoiceFromArg(store, request.trigger, parseParamPairs([...request.triggerParam]))
       : undefined;
@@ -244,10 +240,7 @@ async function explainAsRun(request: ExplainRequest, project: string | undefined
       wall_ms: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : 0,
       run: { id: run.id, project: store.path },
     };
-  } finally {
-    await host.close();
-    store.close();
-  }
+  });
 }
 
 export function registerExplain(program: Command): void {

@@ -4,13 +4,17 @@ import type { SplitName } from '../../../engine/datasets/dataset.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { parseParamPairs } from '../../../engine/methods/params.js';
 import type { PrResult } from '../../../engine/metrics/perturbation-resistivity.js';
-import { JobHost } from '../../jobs/job-host.js';
 import { PR_METHOD_ID, PR_REPORT_NAME } from '../../jobs/kinds/pr-eval.js';
-import { importDatasetInto, importModelInto } from '../../store/imports.js';
-import { openProject } from '../../store/open-project.js';
 import { collect, seedOption } from '../cli-args.js';
 import { emit } from '../output.js';
-import { followToDone, importFileArtifact, runArtifactPath, triggerChoiceFromArg } from '../run-job.js';
+import {
+  followToDone,
+  importFileArtifact,
+  importSubjects,
+  runArtifactPath,
+  triggerChoiceFromArg,
+  withJobHost,
+} from '../run-job.js';
 
 interface PrCliOptions {
   model: string;
@@ -93,15 +97,8 @@ export function registerPr(program: Command): void {
       const limit = positiveInteger(opts.limit, '--limit', 'Pass e.g. --limit 200.');
       const batchSize = positiveInteger(opts.batchSize, '--batch-size', 'Pass e.g. --batch-size 64.');
       const triggerParams = parseParamPairs(opts.param ?? []);
-      const store = openProject(opts.project);
-      const host = new JobHost(store);
-      try {
-        host.start();
-        const model = await importModelInto(store, opts.model);
-        const dataset = await importDatasetInto(store, opts.dataset, {
-          onGenerated: (root, images) =>
-            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
-        });
+      await withJobHost(opts.project, {}, async (store, host) => {
+        const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
         const trigger = opts.trigger
           ? await triggerChoiceFromArg(store, opts.trigger, triggerParams)
           : undefined;
@@ -135,9 +132,6 @@ export function registerPr(program: Command): void {
           run: { id: run.id, project: store.path },
         };
         emit(opts.json === true, report, () => prTable(report));
-      } finally {
-        await host.close();
-        store.close();
-      }
+      });
     });
 }

@@ -11,16 +11,14 @@ import { resolveParams } from '../../../engine/methods/params.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
 import { Rng } from '../../../engine/util/rng.js';
 import type { ModelSummary } from '../../api/contract.js';
-import { JobHost } from '../../jobs/job-host.js';
 import {
   CONTRASTIVE_METHOD,
   PRETRAIN_PARAMS,
   PRETRAIN_SCHEDULE_DEFAULTS,
 } from '../../jobs/kinds/pretrain-job.js';
-import { importDatasetInto, importModelInto } from '../../store/imports.js';
-import { openProject } from '../../store/open-project.js';
+import { importModelInto } from '../../store/imports.js';
 import type { ProjectStore } from '../../store/project-store.js';
-import { followToDone, runArtifactPath } from '../run-job.js';
+import { followToDone, importDatasetArg, runArtifactPath, withJobHost } from '../run-job.js';
 
 /** The demo model's configuration and schedule: the defaults of `vetbench pretrain`. */
 export const PRETRAIN_DEFAULTS = {
@@ -243,14 +241,8 @@ weights and report it stores instead of writing --out.`,
         dtype: opts.dtype,
       });
       const executor = parseTrainingExecutor(opts.executor, '--executor');
-      const store = openProject(opts.project);
-      const host = new JobHost(store, { executor });
-      try {
-        host.start();
-        const dataset = await importDatasetInto(store, opts.dataset, {
-          onGenerated: (root, images) =>
-            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
-        });
+      await withJobHost(opts.project, { executor }, async (store, host) => {
+        const dataset = await importDatasetArg(store, opts.dataset);
         const model = config
           ? await importFreshModel(store, config, seed)
           : await importModelInto(store, opts.init!);
@@ -277,9 +269,6 @@ weights and report it stores instead of writing --out.`,
         };
         await writeFile(`${opts.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
         console.log(`${opts.out}  (report: ${opts.out}.json)`);
-      } finally {
-        await host.close();
-        store.close();
-      }
+      });
     });
 }

@@ -8,13 +8,10 @@ import {
   type ScanPositive,
   type ScanReport,
 } from '../../../engine/scan/backdoor-scan.js';
-import { JobHost } from '../../jobs/job-host.js';
-import { importDatasetInto, importModelInto } from '../../store/imports.js';
-import { openProject } from '../../store/open-project.js';
 import { seedOption } from '../cli-args.js';
 import { formatDuration } from '../open-dataset.js';
 import { emit } from '../output.js';
-import { followToDone, runArtifactPath } from '../run-job.js';
+import { followToDone, importSubjects, runArtifactPath, withJobHost } from '../run-job.js';
 
 interface ScanCliOptions {
   model: string;
@@ -93,15 +90,8 @@ export function registerScan(program: Command): void {
         radiusMode: opts.radiusMode,
         positive: opts.positive,
       };
-      const store = openProject(opts.project);
-      const host = new JobHost(store);
-      try {
-        host.start();
-        const model = await importModelInto(store, opts.model);
-        const dataset = await importDatasetInto(store, opts.dataset, {
-          onGenerated: (root, images) =>
-            console.error(`Generated the built-in demo dataset (${images} images) in ${root}`),
-        });
+      await withJobHost(opts.project, {}, async (store, host) => {
+        const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
         const { seed, ...params } = settings;
         const queued = host.submit({
           kind: 'scan',
@@ -135,9 +125,6 @@ export function registerScan(program: Command): void {
             `took ${formatDuration(report.wallMs)}`,
           ].join('\n'),
         );
-      } finally {
-        await host.close();
-        store.close();
-      }
+      });
     });
 }
