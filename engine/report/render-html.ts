@@ -15,6 +15,8 @@ import { lineChart } from './svg-chart.js';
  */
 
 const RATE_SERIES = new Set(['CA', 'ASR', 'asr_all', 'PA', 'ca', 'asr', 'pa']);
+/** Series recorded per optimisation step (electron/jobs/training-progress.ts), not per epoch. */
+const STEP_SERIES = new Set(['loss']);
 
 const CSS = `
 @page { size: A4; margin: 14mm 12mm; }
@@ -173,13 +175,13 @@ function seriesCharts(input: ReportInput): string {
       );
     }
     for (const s of others) {
+      const unit = STEP_SERIES.has(s.name) ? 'step' : 'epoch';
       figures.push(
         svgFigure(
-          lineChart(
-            { title: `${name}: ${s.name}`, xLabel: 'epoch', yLabel: s.name, width: 440, height: 260 },
-            [{ label: s.name, points: s.points }],
-          ),
-          `${name}: ${s.name} per epoch (run ${runId})`,
+          lineChart({ title: `${name}: ${s.name}`, xLabel: unit, yLabel: s.name, width: 440, height: 260 }, [
+            { label: s.name, points: s.points },
+          ]),
+          `${name}: ${s.name} per ${unit} (run ${runId})`,
         ),
       );
     }

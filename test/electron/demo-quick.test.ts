@@ -37,8 +37,12 @@ describe('vetbench demo --quick', () => {
         ['eval', 'done'],
         ['defense', 'done'],
         ['eval', 'done'],
+        ['explain', 'done'],
+        ['explain', 'done'],
+        ['explain', 'done'],
       ]);
       expect(runs[4]!.finalMetrics.asr).toBeTypeOf('number');
+      expect(runs.slice(5).map((x) => x.method)).toEqual(['gradcam', 'gradcam', 'pr']);
     } finally {
       store.close();
     }
@@ -49,6 +53,10 @@ describe('vetbench demo --quick', () => {
     expect(html).toContain('Vetbench demo: BadNet on the demo CLIP, hardened with RVPT');
     // the demo model's fingerprint (models/demo/MODEL-CARD.md) is cited as provenance
     expect(html).toContain('97a49b63adbdd1fa0123f2f34efc2f79b9e57daab991ff5dd40fdfa2d12ac839');
+    // the explanations are in the report as figures: two Grad-CAM panels (PNG) and the PR curves (SVG)
+    expect(html.match(/<img alt="gradcam: gradcam\.png" src="data:image\/png;base64,/g)?.length).toBe(2);
+    expect(html).toMatch(/<img alt="pr: pr-curves\.svg" src="data:image\/svg\+xml;base64,/);
+    expect(html).not.toContain('No figures.');
     // reports that belong to no single run are kept in the artifact folder's project/ part
     const kept = readdirSync(join(dir, 'story.artifacts', 'project')).filter((f) => f.startsWith('report-'));
     expect(kept.some((f) => f.endsWith('.html'))).toBe(true);

@@ -49,7 +49,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'the whole story on the built-in demo, headless, into a project: clean CA, implant BadNet, measure ASR, harden with RVPT, measure again, export the hardened prompts',
+      'the whole story on the built-in demo, headless, into a project: clean CA, implant BadNet, measure ASR, harden with RVPT, measure again, export the hardened prompts, explain (Grad-CAM, PR curves), write the audit report',
     )
     .option('--project <file>', 'project file (default: default.vbproj in the user data folder)')
     .option('--quick', 'one epoch of poisoning and of RVPT, 4 shots (a smoke run, weaker numbers)')
@@ -101,15 +101,19 @@ export function registerDemo(program: Command): void {
         if (!DEFENSES.some((d) => d.id === 'rvpt')) {
           lines.push('RVPT: not available yet in this build (engine/defenses has no rvpt registered)');
         } else {
-          const defense = await runStep(host, '4. harden with RVPT (16 clean shots per class)', {
-            ...base,
-            modelId: backdoored.id,
-            kind: 'defense',
-            method: 'rvpt',
-            target: TARGET,
-            trigger,
-            params: opts.quick ? { shots: 4, epochs: 1 } : {},
-          });
+          const defense = await runStep(
+            host,
+            `4. harden with RVPT (${opts.quick ? 4 : 16} clean shots per class)`,
+            {
+              ...base,
+              modelId: backdoored.id,
+              kind: 'defense',
+              method: 'rvpt',
+              target: TARGET,
+              trigger,
+              params: opts.quick ? { shots: 4, epochs: 1 } : {},
+            },
+          );
           const prompts = artifactOf(store, defense.id, 'prompt');
           const hardened = await runStep(host, '5. attack success with the hardened prompts', {
             ...base,
@@ -127,6 +131,40 @@ export function registerDemo(program: Command): void {
           const exported = join(dirname(store.path), `${store.info().name}-rvpt-prompts.safetensors`);
           await copyFile(store.getArtifact(prompts).path, exported);
           lines.push(`hardened prompt file: ${exported}`);
+
+          // The auditor's evidence (METHODS 5), stored as runs so the report shows the figures: where the
+          // backdoored model looks on triggered images, with and without the hardened prompts, and how the
+          // per-layer perturbation resistivity moves after hardening (triggered images included).
+          const explained = {
+            ...base,
+            modelId: backdoored.id,
+            kind: 'explain' as const,
+            target: TARGET,
+            trigger,
+          };
+          const camBefore = await runStep(host, '6. Grad-CAM on triggered images: backdoored model', {
+            ...explained,
+            method: 'gradcam',
+            params: { count: 8 },
+            label: 'Grad-CAM, backdoored model, triggered images',
+          });
+          const camAfter = await runStep(host, '7. Grad-CAM on triggered images: with the hardened prompts', {
+            ...explained,
+            method: 'gradcam',
+            promptsArtifactId: prompts,
+            params: { count: 8 },
+            label: 'Grad-CAM, hardened prompts, triggered images',
+          });
+          const pr = await runStep(host, '8. perturbation resistivity per layer: backdoored vs hardened', {
+            ...explained,
+            method: 'pr',
+            promptsArtifactId: prompts,
+            params: { count: opts.quick ? 48 : 240 },
+            label: 'PR per layer, backdoored vs hardened',
+          });
+          lines.push(
+            `explanations:      Grad-CAM runs ${camBefore.id}, ${camAfter.id}; PR curves run ${pr.id}`,
+          );
         }
         // The report is kept in the project (artifact + reports row, as `vetbench report --project` does) and
         // copied beside the project file so the analyst finds it without opening the app.
