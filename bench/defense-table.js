@@ -202,6 +202,21 @@ const paramText = (p) =>
     .filter(([k]) => k !== 'template')
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+/**
+ * What tells a row from the other rows of its dataset, attack and defense: the parameters whose values differ
+ * within that group ('' when the group has one setting), so rows of several settings stay readable.
+ * @param {any} r
+ */
+const settingOf = (r) => {
+  const group = merged.filter(
+    (o) => o.dataset === r.dataset && o.attack === r.attack && o.defense === r.defense,
+  );
+  if (group.length < 2) return '';
+  return Object.entries(r.params)
+    .filter(([k, v]) => group.some((o) => JSON.stringify(o.params[k]) !== JSON.stringify(v)))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+};
 const lines = [
   '# Defense table',
   '',
@@ -211,11 +226,13 @@ const lines = [
   'the same model with the learned prompts; mean ± sd over seeds (sample sd). Rows come from',
   '`bench/defense-table.js` (command per row below).',
   '',
-  '| dataset | attack | defense | shots | seeds | CA before | CA after | ASR before | ASR after | PA before | PA after | DER |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  'Where one defense ran with several settings on one model, "setting" names the parameters that differ.',
+  '',
+  '| dataset | attack | defense | setting | shots | seeds | CA before | CA after | ASR before | ASR after | PA before | PA after | DER |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...merged.map(
     (r) =>
-      `| ${r.dataset} | ${r.attack} | ${r.defense} | ${r.shots} | ${r.seeds.join(',')} | ${r.before.ca.toFixed(2)} | ${pm(r.after.ca, 2, r.seeds.length)} | ${r.before.asr.toFixed(2)} | ${pm(r.after.asr, 2, r.seeds.length)} | ${r.before.pa.toFixed(2)} | ${pm(r.after.pa, 2, r.seeds.length)} | ${pm(r.der, 3, r.seeds.length)} |`,
+      `| ${r.dataset} | ${r.attack} | ${r.defense} | ${settingOf(r)} | ${r.shots} | ${r.seeds.join(',')} | ${r.before.ca.toFixed(2)} | ${pm(r.after.ca, 2, r.seeds.length)} | ${r.before.asr.toFixed(2)} | ${pm(r.after.asr, 2, r.seeds.length)} | ${r.before.pa.toFixed(2)} | ${pm(r.after.pa, 2, r.seeds.length)} | ${pm(r.der, 3, r.seeds.length)} |`,
   ),
   '',
   '## Parameters and commands',
