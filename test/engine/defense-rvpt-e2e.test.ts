@@ -49,6 +49,7 @@ describe('RVPT end to end on a very small backdoored CLIP', () => {
     const { weights, trigger } = await backdooredToy(dataset, target);
     const params = resolveParams('rvpt', rvptDefense.params, {
       depth: 0, // 2 blocks: prompting both gives the prompts enough reach
+      augment: true, // the setting this toy was tuned with (the demo default is off)
       promptLength: 4,
       epochs: 12,
       lr: 0.1,

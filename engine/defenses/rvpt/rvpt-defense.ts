@@ -24,22 +24,29 @@ import { rvptObjective } from './rvpt-objective.js';
 
 /**
  * RVPT (METHODS 4.1) as a defense plugin, and VPT-deep as the same method without repulsion (alpha = 0).
- * Defaults are for the built-in demo CLIP (4 vision blocks of width 128, 17 tokens at 32 px; docs/defenses.md
- * has the runs behind them); the paper setting for ViT-B/32 is depth 3, promptLength 50, epochs 50, lr 0.002.
+ * Defaults are for the built-in demo CLIP (4 vision blocks of width 128, 17 tokens at 32 px: prompts in the last
+ * block only, no crop augmentation; docs/defenses.md has the runs behind them); the paper setting for ViT-B/32
+ * is depth 3, promptLength 50, epochs 50, lr 0.002, augment on.
  */
 export const RVPT_PAPER =
   'Zhang et al., "Defending Multimodal Backdoored Models by Repulsive Visual Prompt Tuning", 2024';
 
-export const DEMO_RVPT_DEFAULTS = { depth: 0, promptLength: 16, epochs: 30, lr: 0.05 } as const;
+export const DEMO_RVPT_DEFAULTS = {
+  depth: -1,
+  promptLength: 16,
+  epochs: 60,
+  lr: 0.01,
+  augment: false,
+} as const;
 
 function rvptParams(alphaDefault: number): ParamSpecs {
   return {
     depth: {
       kind: 'integer',
       default: DEMO_RVPT_DEFAULTS.depth,
-      min: 0,
+      min: -64,
       max: 64,
-      help: 'D: blocks 0..D-1 stay unprompted; prompts enter blocks D..L-1 (paper: 3 on ViT-B/32)',
+      help: "D: blocks 0..D-1 stay unprompted; prompts enter blocks D..L-1 (paper: 3 on ViT-B/32). A negative D counts from the output, as the paper's ablation does: -k prompts the last k blocks",
     },
     promptLength: {
       kind: 'integer',
@@ -82,8 +89,8 @@ function rvptParams(alphaDefault: number): ParamSpecs {
     initStd: { kind: 'number', default: 0.02, min: 0, max: 10, help: 'prompts start as N(0, initStd^2)' },
     augment: {
       kind: 'boolean',
-      default: true,
-      help: 'random resized crop (scale 0.08-1) and horizontal flip of the training images',
+      default: DEMO_RVPT_DEFAULTS.augment,
+      help: 'random resized crop (scale 0.08-1) and horizontal flip of the training images (paper: on; off for the 32-px demo, where an 8% crop is a 9-px patch)',
     },
     woTC: {
       kind: 'boolean',
@@ -119,6 +126,21 @@ function runKeyOf(
     .digest('hex');
 }
 
+/** The first prompted block: D as given, or counted from the output for a negative D (-1 = the last block). */
+export function promptDepth(methodId: string, given: number, layers: number): number {
+  const depth = given < 0 ? layers + given : given;
+  if (depth < 0 || depth >= layers) {
+    throw new VetbenchError(
+      'param-invalid',
+      given < 0
+        ? `${methodId}: depth ${given} asks for the last ${-given} blocks; this model has ${layers} vision blocks`
+        : `${methodId}: depth ${given} leaves no block to prompt; this model has ${layers} vision blocks`,
+      `Use a depth between ${-layers} and ${layers - 1}: -k prompts the last k blocks, D >= 0 leaves the first D unprompted.`,
+    );
+  }
+  return depth;
+}
+
 function initialPrompts(blocks: number, length: number, width: number, std: number, rng: Rng): HostTensor {
   const data = new Float32Array(blocks * length * width);
   for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
@@ -134,14 +156,7 @@ async function runRvpt(
   const params = resolveParams(methodId, specs, given);
   const { config } = context.weights;
   const layers = config.vision.layers;
-  const depth = num(params, 'depth');
-  if (depth >= layers) {
-    throw new VetbenchError(
-      'param-invalid',
-      `${methodId}: depth ${depth} leaves no block to prompt; this model has ${layers} vision blocks`,
-      `Use a depth between 0 and ${layers - 1} (about a quarter of the blocks works: ${Math.max(1, Math.round(layers / 4))} here).`,
-    );
-  }
+  const depth = promptDepth(methodId, num(params, 'depth'), layers);
   const woTC = bool(params, 'woTC');
   if (woTC && context.excludeClass === undefined) {
     throw new VetbenchError(
