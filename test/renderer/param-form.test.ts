@@ -39,5 +39,9 @@ describe('generated parameter forms', () => {
     expect(describeRange({ kind: 'integer', default: 1, min: 1, help: '' })).toBe('≥ 1');
     expect(paramLabel('poisonRate')).toBe('Poison rate');
     expect(paramLabel('prompt_depth')).toBe('Prompt depth');
+    expect(paramLabel('lr')).toBe('Learning rate');
+    expect(paramLabel('inversionLr')).toBe('Inversion learning rate');
+    expect(paramLabel('ctxInit')).toBe('Context init');
+    expect(paramLabel('woTC')).toBe('Without the target class');
   });
 });

@@ -58,12 +58,22 @@ export function describeRange(spec: ParamSpec): string {
   return unit.trim();
 }
 
+/** Keys whose words alone read badly (an acronym of the paper's). */
+const KEY_LABELS: Readonly<Record<string, string>> = { woTC: 'Without the target class' };
+/** Abbreviations spelled out inside a key: "patchLr" -> "Patch learning rate". */
+const WORD_LABELS: Readonly<Record<string, string>> = { lr: 'learning rate', ctx: 'context' };
+
 /** camelCase and snake_case keys as words: "poisonRate" -> "Poison rate". */
 export function paramLabel(key: string): string {
+  const known = KEY_LABELS[key];
+  if (known !== undefined) return known;
   const words = key
     .replace(/_/g, ' ')
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
-    .trim();
+    .trim()
+    .split(/\s+/)
+    .map((w) => WORD_LABELS[w] ?? w)
+    .join(' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
