@@ -118,23 +118,27 @@ const results = [];
 const models = args.models.split(',');
 if (models.includes('demo')) {
   const weights = await loadClipWeights(resolveModelPath('demo'));
-  // 12 classes x 16 shots = 192 images = 6 steps of 32 per epoch. Depth 1 (not the demo default 0, where there
-  // is no block to share): the shared prefix is then the stem and block 0 of 4; prompt length as the default.
-  const { DEMO_RVPT_DEFAULTS } = await load('defenses/rvpt/rvpt-defense.js');
+  // 12 classes x 16 shots = 192 images = 6 steps of 32 per epoch. Depth 1 (the shared prefix is the stem and
+  // block 0 of 4) and the demo default (-1: the last block, so the stem and blocks 0-2 are shared); prompt
+  // length as the default.
+  const { DEMO_RVPT_DEFAULTS, promptDepth } = await load('defenses/rvpt/rvpt-defense.js');
   const stepsPerEpoch = 6;
-  const setting = {
-    depth: 1,
-    promptLength: DEMO_RVPT_DEFAULTS.promptLength,
-    batch: 32,
-    classes: 12,
-  };
-  const t = await timeVariants(weights, { ...setting, steps: stepsPerEpoch * Number(args.epochs) });
-  results.push({
-    model: 'demo (4 blocks, width 128, 32 px)',
-    ...setting,
-    steps_per_epoch: stepsPerEpoch,
-    timings: t,
-  });
+  const defaultDepth = promptDepth('rvpt', DEMO_RVPT_DEFAULTS.depth, weights.config.vision.layers);
+  for (const depth of [...new Set([1, defaultDepth])]) {
+    const setting = {
+      depth,
+      promptLength: DEMO_RVPT_DEFAULTS.promptLength,
+      batch: 32,
+      classes: 12,
+    };
+    const t = await timeVariants(weights, { ...setting, steps: stepsPerEpoch * Number(args.epochs) });
+    results.push({
+      model: 'demo (4 blocks, width 128, 32 px)',
+      ...setting,
+      steps_per_epoch: stepsPerEpoch,
+      timings: t,
+    });
+  }
 }
 if (models.includes('b32')) {
   const config = {
