@@ -145,18 +145,20 @@ for (const { target, reason } of TARGETS)
       return openedRunId(page);
     }
 
+    // Waits for the option: a screen that has just opened may still be loading its form, and reading the
+    // options at once then found none, so a later selectOption picked the placeholder (and the wizard's
+    // first model) instead of the one asked for.
     async function optionLabel(select: string, pattern: RegExp): Promise<string> {
-      const labels = await page.locator(`${select} option`).allTextContents();
-      return labels.find((l) => pattern.test(l))!;
+      const option = page.locator(`${select} option`).filter({ hasText: pattern }).first();
+      await option.waitFor({ state: 'attached' });
+      return (await option.textContent())!;
     }
 
     async function demoModelLabel(kind: string): Promise<string> {
-      const labels = await page.locator(`#${kind}-model option`).allTextContents();
-      return labels.find((l) => /demo/i.test(l))!;
+      return optionLabel(`#${kind}-model`, /demo/i);
     }
     async function smallDatasetLabel(kind: string): Promise<string> {
-      const labels = await page.locator(`#${kind}-dataset option`).allTextContents();
-      return labels.find((l) => /small-demo/.test(l))!;
+      return optionLabel(`#${kind}-dataset`, /small-demo/);
     }
 
     /** Waits for the run to finish while recording the loss chart's points; returns [while running, at the end]. */
