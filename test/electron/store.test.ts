@@ -9,6 +9,7 @@ import { defaultProjectPath } from '../../electron/store/default-project.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../electron/store/migrations.js';
 import { ProjectStore } from '../../electron/store/project-store.js';
 import { VetbenchError } from '../../engine/errors.js';
+import { vetbenchErrorOf } from '../helpers/errors.js';
 
 const ARCH: ModelArchitecture = {
   description: 'tiny',
@@ -66,13 +67,7 @@ function seeded(path = tempProject(), runs = 1): { store: ProjectStore; runIds: 
 }
 
 function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof VetbenchError) return e.code;
-    throw e;
-  }
-  throw new Error('expected an error');
+  return vetbenchErrorOf(fn).code;
 }
 
 describe('project store', () => {

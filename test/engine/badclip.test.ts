@@ -6,7 +6,7 @@ import { keepMask } from '../../engine/attacks/patch-objective.js';
 import { optimiseTriggerPatch } from '../../engine/attacks/patch-optimisation.js';
 import { initClipWeights } from '../../engine/clip/init-weights.js';
 import { importDataset } from '../../engine/datasets/import-dataset.js';
-import { VetbenchError } from '../../engine/errors.js';
+import { vetbenchErrorOf } from '../helpers/errors.js';
 import { CLIP_STD, normalizePixels } from '../../engine/image/preprocess.js';
 import { resolveParams } from '../../engine/methods/params.js';
 import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
@@ -50,14 +50,7 @@ function withPatch(
 }
 
 function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VetbenchError);
-    expect((e as VetbenchError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected VetbenchError ${code}`);
+  expect(vetbenchErrorOf(fn).code).toBe(code);
 }
 
 describe('optimised centre patches (BadCLIP dual-embedding, TrojVQA)', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { promptDepth } from '../../engine/defenses/rvpt/rvpt-defense.js';
-import { VetbenchError } from '../../engine/errors.js';
-
-function errorOf(fn: () => unknown): VetbenchError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof VetbenchError) return e;
-    throw e;
-  }
-  throw new Error('expected a VetbenchError');
-}
+import { vetbenchErrorOf } from '../helpers/errors.js';
 
 // D counts unprompted blocks from the input (METHODS 4.1); a negative D counts prompted blocks from the
 // output, the way the RVPT paper's depth ablation counts them.
@@ -24,10 +14,10 @@ describe('RVPT prompt depth', () => {
   });
 
   it('refuses depths that leave no block to prompt or ask for more blocks than the model has', () => {
-    const tooDeep = errorOf(() => promptDepth('rvpt', 4, 4));
+    const tooDeep = vetbenchErrorOf(() => promptDepth('rvpt', 4, 4));
     expect(tooDeep.code).toBe('param-invalid');
     expect(tooDeep.message).toMatch(/depth 4 leaves no block to prompt; this model has 4 vision blocks/);
-    const tooMany = errorOf(() => promptDepth('vpt', -5, 4));
+    const tooMany = vetbenchErrorOf(() => promptDepth('vpt', -5, 4));
     expect(tooMany.message).toMatch(/depth -5 asks for the last 5 blocks; this model has 4/);
     expect(tooMany.hint).toMatch(/between -4 and 3/);
   });
