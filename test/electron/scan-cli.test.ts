@@ -6,6 +6,7 @@ import { cliRunner } from '../helpers/cli.js';
 import { encodePng } from '../../engine/demo/png.js';
 import { MAD_TO_SIGMA, median } from '../../engine/scan/anomaly-index.js';
 import { MARGIN_SPREAD_FLOOR } from '../../engine/scan/backdoor-scan.js';
+import { DEFAULT_PROBES } from '../../engine/scan/probe-ladder.js';
 import { Rng } from '../../engine/util/rng.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
 
@@ -42,6 +43,19 @@ interface ScanJson {
   threshold: number;
   images: number;
   perClass: { name: string; flips: number; n: number; meanMargin: number; anomalyIndex: number }[];
+}
+
+interface ProbeJson {
+  verdict: string;
+  score: number;
+  images: number;
+  probes: {
+    label: string;
+    draws: number;
+    perClass: { name: string; n: number; share: number }[];
+    decision: { flagged: boolean; top: { share: number } };
+  }[];
+  run: { id: number };
 }
 
 beforeAll(() => {
@@ -83,6 +97,36 @@ describe('vetbench scan', () => {
     expect(report.score).toBeCloseTo(Math.max(...report.perClass.map((c) => c.anomalyIndex)), 9);
     expect(report.verdict).toBe(report.score > report.threshold ? 'backdoor-suspected' : 'no-evidence');
     expect(report.suspect === null).toBe(report.verdict === 'no-evidence');
+  }, 300_000);
+
+  it('probes the known trigger families with --method family-probe', async () => {
+    const root = writeColourDataset();
+    const r = await vetbench([
+      'scan',
+      '--method',
+      'family-probe',
+      '--model',
+      MODEL,
+      '--dataset',
+      root,
+      '--shots',
+      '2',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as ProbeJson;
+    expect(report.images).toBe(6);
+    expect(report.probes.map((p) => p.label)).toEqual(DEFAULT_PROBES.map((p) => p.label));
+    for (const p of report.probes) {
+      expect(p.perClass.map((c) => c.name)).toEqual(['blue', 'green', 'red']);
+      // 2 + 2 images of the other classes per random instance drawn
+      p.perClass.forEach((c) => expect(c.n).toBe(4 * p.draws));
+    }
+    expect(report.score).toBeCloseTo(Math.max(...report.probes.map((p) => p.decision.top.share)), 12);
+    expect(report.verdict).toBe(
+      report.probes.some((p) => p.decision.flagged) ? 'backdoor-suspected' : 'no-evidence',
+    );
+    expect(report.run.id).toBeGreaterThan(0);
   }, 300_000);
 
   it('refuses a bad option before loading anything', async () => {

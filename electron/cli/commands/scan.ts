@@ -8,15 +8,21 @@ import {
   type ScanPositive,
   type ScanReport,
 } from '../../../engine/scan/backdoor-scan.js';
+import type { FamilyProbeReport } from '../../../engine/scan/family-probe.js';
+import { FAMILY_PROBE_DEFAULTS } from '../../../engine/scan/family-probe.js';
 import { seedOption } from '../cli-args.js';
 import { formatDuration } from '../open-dataset.js';
 import { emit } from '../output.js';
 import { followToDone, importSubjects, runArtifactPath, withJobHost } from '../run-job.js';
 
+const SCAN_METHODS = ['backdoor-scan', 'family-probe'] as const;
+type ScanMethod = (typeof SCAN_METHODS)[number];
+
 interface ScanCliOptions {
   model: string;
   dataset: string;
-  shots: string;
+  method: ScanMethod;
+  shots?: string;
   seed?: string;
   steps: string;
   rho: string;
@@ -47,7 +53,18 @@ export function registerScan(program: Command): void {
     )
     .requiredOption('--model <weights|demo>', 'CLIP weights (.safetensors) or the built-in name demo')
     .requiredOption('--dataset <root|demo>', 'clean labelled images (the train split is sampled)')
-    .option('--shots <n>', 'clean images per class', String(SCAN_DEFAULTS.shots))
+    .addOption(
+      new Option(
+        '--method <id>',
+        'backdoor-scan: invert small triggers toward every class; family-probe: apply fresh random triggers of the known families',
+      )
+        .choices([...SCAN_METHODS])
+        .default('backdoor-scan'),
+    )
+    .option(
+      '--shots <n>',
+      `clean images per class (default ${SCAN_DEFAULTS.shots} for backdoor-scan, ${FAMILY_PROBE_DEFAULTS.shots} for family-probe)`,
+    )
     .option('--seed <n>', 'seed of the image sample', '1')
     .option(
       '--steps <n>',
@@ -81,8 +98,18 @@ export function registerScan(program: Command): void {
     )
     .action(async (opts: ScanCliOptions) => {
       // Options are checked before anything is loaded, so a typo fails at once.
+      const shots =
+        opts.shots === undefined
+          ? opts.method === 'family-probe'
+            ? FAMILY_PROBE_DEFAULTS.shots
+            : SCAN_DEFAULTS.shots
+          : positive(opts.shots, '--shots', true);
+      if (opts.method === 'family-probe') {
+        await runFamilyProbe(opts, shots, seedOption(opts.seed, 1));
+        return;
+      }
       const settings = {
-        shots: positive(opts.shots, '--shots', true),
+        shots,
         seed: seedOption(opts.seed, 1),
         steps: positive(opts.steps, '--steps', true),
         rho: positive(opts.rho, '--rho', false),
@@ -112,7 +139,7 @@ export function registerScan(program: Command): void {
             report.suspect
               ? `backdoor suspected: class '${report.suspect.name}' (anomaly index ${report.score.toFixed(2)} > ${report.threshold})`
               : `no evidence of a backdoor (largest anomaly index ${report.score.toFixed(2)} <= ${report.threshold})`,
-            `${report.images} clean images, ${opts.shots} per class; per class: inverted images of other classes reaching it at each budget (${report.perClass[0]?.levels.map((l) => `${+(l.rho * 255).toFixed(2)}/255`).join(', ')}), margin averaged over the budgets, anomaly index`,
+            `${report.images} clean images, ${shots} per class; per class: inverted images of other classes reaching it at each budget (${report.perClass[0]?.levels.map((l) => `${+(l.rho * 255).toFixed(2)}/255`).join(', ')}), margin averaged over the budgets, anomaly index`,
             ...[...report.perClass]
               .sort((a, b) => b.anomalyIndex - a.anomalyIndex)
               .map(
@@ -123,8 +150,48 @@ export function registerScan(program: Command): void {
               ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
               : []),
             `took ${formatDuration(report.wallMs)}`,
+            'Triggers of the known families (patches, blends, warps, sines) are probed by: vetbench scan --method family-probe',
           ].join('\n'),
         );
       });
     });
+}
+
+const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+async function runFamilyProbe(opts: ScanCliOptions, shots: number, seed: number): Promise<void> {
+  await withJobHost(opts.project, {}, async (store, host) => {
+    const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
+    const queued = host.submit({
+      kind: 'scan',
+      method: 'family-probe',
+      modelId: model.id,
+      datasetId: dataset.id,
+      seed,
+      params: { shots },
+    });
+    console.error(`run ${queued.id} in ${store.path}`);
+    const run = await followToDone(host, store, queued.id);
+    const report = JSON.parse(
+      await readFile(runArtifactPath(store, run.id, 'probe.json'), 'utf8'),
+    ) as FamilyProbeReport;
+    const out = { ...report, run: { id: run.id, project: store.path } };
+    emit(opts.json === true, out, () =>
+      [
+        report.suspect
+          ? `backdoor suspected: class '${report.suspect.name}' takes ${percent(report.suspect.share)} of the other classes' images under ${report.suspect.probe}`
+          : `no evidence of a backdoor from the known families (the largest share any class takes under a probe: ${percent(report.score)})`,
+        `${report.images} clean images, ${shots} per class; a class is flagged when it takes >= ${percent(report.rule.minShare)} of the other classes' images under a probe and >= ${report.rule.minDominance}x the next class`,
+        ...report.probes.map((p) => {
+          const d = p.decision;
+          const top = p.perClass[d.top.index]!;
+          return `  ${p.label.padEnd(24)} ${d.top.name.padEnd(16)} ${percent(d.top.share).padStart(6)} (clean ${percent(top.cleanShare)})  next ${d.runnerUp.name} ${percent(d.runnerUp.share)}${d.flagged ? '  FLAGGED' : ''}`;
+        }),
+        ...(report.failed.length
+          ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
+          : []),
+        `took ${formatDuration(report.wallMs)}`,
+      ].join('\n'),
+    );
+  });
 }

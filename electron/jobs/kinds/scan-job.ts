@@ -11,7 +11,8 @@ import {
   SCAN_POSITIVES,
   type ScanPositive,
 } from '../../../engine/scan/backdoor-scan.js';
-import type { JobKind } from '../job-kind.js';
+import { FAMILY_PROBE_DEFAULTS, probeTriggerFamilies } from '../../../engine/scan/family-probe.js';
+import type { JobContext, JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 
 const SCAN_PARAMS: ParamSpecs = {
@@ -56,8 +57,18 @@ const SCAN_PARAMS: ParamSpecs = {
   },
 };
 
+const PROBE_PARAMS: ParamSpecs = {
+  shots: {
+    kind: 'integer',
+    default: FAMILY_PROBE_DEFAULTS.shots,
+    min: 1,
+    max: 10_000,
+    help: 'clean images per class from the train split',
+  },
+};
+
 /**
- * Trigger-free backdoor scan (engine/scan/backdoor-scan.ts, `vetbench scan`): inverts a small trigger toward
+ * Trigger-free backdoor scans (engine/scan/backdoor-scan.ts, `vetbench scan`): inverts a small trigger toward
  * every class and flags a class reached far more easily than the others. Writes scan.json.
  */
 export const scanJob: JobKind = {
@@ -74,11 +85,27 @@ export const scanJob: JobKind = {
       needsTarget: false,
       acceptsTrigger: false,
     },
+    {
+      id: 'family-probe',
+      title: 'Known-family probe',
+      kind: 'scan',
+      summary:
+        "Applies fresh random triggers of the model-free families (BadNet patches, blended noise, WaNet warps, SIG) at several sizes and flags a class that takes at least half of the other classes' images, three times more than any other class.",
+      paper: 'docs/scanning.md (family probe)',
+      params: apiParamSpecs(PROBE_PARAMS),
+      needsTarget: false,
+      acceptsTrigger: false,
+    },
   ],
   async run(context) {
     const { spec } = context;
+    if (spec.method === 'family-probe') return runFamilyProbe(context);
     if (spec.method !== 'backdoor-scan')
-      throw new VetbenchError('method-unknown', `unknown scan method '${spec.method}'`, 'Use backdoor-scan.');
+      throw new VetbenchError(
+        'method-unknown',
+        `unknown scan method '${spec.method}'`,
+        'Use backdoor-scan or family-probe.',
+      );
     const params = resolveParams(spec.method, SCAN_PARAMS, spec.params);
     const weights = await loadClipWeights(spec.modelPath);
     for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
@@ -112,3 +139,32 @@ export const scanJob: JobKind = {
     }
   },
 };
+
+async function runFamilyProbe(context: JobContext): Promise<Record<string, unknown>> {
+  const { spec } = context;
+  const params = resolveParams(spec.method, PROBE_PARAMS, spec.params);
+  const weights = await loadClipWeights(spec.modelPath);
+  for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
+  const dataset = await importDataset(spec.datasetSource);
+  const encoder = await createEncoder(weights);
+  try {
+    const probe = await probeTriggerFamilies(encoder, dataset, {
+      shots: num(params, 'shots'),
+      seed: spec.seed,
+      signal: context.signal,
+      onProgress: (p) => context.progress({ epoch: 0, step: p.done, total: p.total, etaMs: p.etaMs }),
+    });
+    context.metric('probe_top_share', 0, probe.score);
+    const report = {
+      ...probe,
+      model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
+      dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
+    };
+    await context.writeArtifact('json', 'probe.json', 'application/json', (tmp) =>
+      writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`),
+    );
+    return report;
+  } finally {
+    await encoder.dispose();
+  }
+}
