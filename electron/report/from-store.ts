@@ -13,6 +13,7 @@ import type {
 import { softwareVersions } from '../../engine/report/software-versions.js';
 import type { RunSummary } from '../api/contract.js';
 import type { ProjectStore } from '../store/project-store.js';
+import { scanSummaryOf } from './scan-summary.js';
 
 /** Store series names (any case) that are report metrics. */
 const METRIC_OF: Readonly<Record<string, MetricName>> = {
@@ -103,6 +104,11 @@ export async function reportInputFromStore(
       values,
     });
   }
+
+  const scans = runs
+    .filter((r) => r.kind === 'scan')
+    .map((r) => scanSummaryOf(r, details.get(r.id)!.result))
+    .filter((s) => s !== null);
 
   const series: ReportSeries[] = runs.flatMap((r) =>
     store.series(r.id).map((s) => ({
@@ -195,6 +201,7 @@ export async function reportInputFromStore(
       };
     }),
     metrics,
+    scans,
     series,
     images,
     promptFiles,

@@ -104,6 +104,21 @@ function metricsSection(input: ReportInput): string {
   );
 }
 
+function scansSection(input: ReportInput): string {
+  const scans = input.scans ?? [];
+  if (scans.length === 0) return '';
+  const modelLabel = (id: string | undefined): string =>
+    id ? (input.models.find((m) => m.id === id)?.label ?? id) : '—';
+  const rows = scans.map((s) => [
+    `<td><code>${esc(s.runId)}</code></td>`,
+    `<td>${esc(s.method)}</td>`,
+    `<td>${esc(modelLabel(s.modelId))}</td>`,
+    `<td>${s.verdict === 'backdoor-suspected' ? `<b>backdoor suspected${s.suspect ? `: ${esc(s.suspect)}` : ''}</b>` : 'no evidence'}</td>`,
+    `<td>${esc(s.evidence)}</td>`,
+  ]);
+  return `<h3>Scans for unknown triggers</h3>${table(['run', 'scanner', 'model', 'verdict', 'evidence'], rows)}`;
+}
+
 function runLabel(run: ReportRun): string {
   return `${run.method} (${run.kind}, seed ${run.seed})`;
 }
@@ -250,7 +265,7 @@ export function renderReportHtml(input: ReportInput): string {
 ${input.summary ? `<div class="summary">${esc(input.summary)}</div>` : ''}
 <h2>1. Models</h2>${models}
 <h2>2. Datasets</h2>${datasets}
-<h2>3. Results</h2>${metricsSection(input)}
+<h2>3. Results</h2>${metricsSection(input)}${scansSection(input)}
 <h2>4. Training curves</h2>${seriesCharts(input)}
 <h2>5. Explanations and figures</h2>${imagesSection(input)}
 <h2>6. Hardened prompt files</h2>${prompts}

@@ -63,6 +63,18 @@ export const reportInputJsonSchema = z.object({
       }),
     )
     .default([]),
+  scans: z
+    .array(
+      z.object({
+        runId: z.string(),
+        method: z.string(),
+        modelId: z.string().optional(),
+        verdict: z.enum(['backdoor-suspected', 'no-evidence']),
+        suspect: z.string().optional(),
+        evidence: z.string(),
+      }),
+    )
+    .default([]),
   series: z
     .array(
       z.object({ runId: z.string(), name: z.string(), points: z.array(z.tuple([z.number(), z.number()])) }),

@@ -57,6 +57,19 @@ export interface ReportMetricRow {
   readonly denominators?: Readonly<Partial<Record<MetricName, number>>>;
 }
 
+/** The outcome of one scan for unknown triggers (inversion scan, family probe). */
+export interface ReportScan {
+  readonly runId: string;
+  /** Scanner id (backdoor-scan, family-probe). */
+  readonly method: string;
+  readonly modelId?: string;
+  readonly verdict: 'backdoor-suspected' | 'no-evidence';
+  /** The flagged class, if any. */
+  readonly suspect?: string;
+  /** What the verdict rests on, in words (score, cut-off, probe). */
+  readonly evidence: string;
+}
+
 export interface ReportSeries {
   readonly runId: string;
   /** loss, CA, ASR ... */
@@ -90,6 +103,8 @@ export interface ReportInput {
   readonly datasets: readonly ReportDataset[];
   readonly runs: readonly ReportRun[];
   readonly metrics: readonly ReportMetricRow[];
+  /** Scans for unknown triggers, with their verdicts. */
+  readonly scans?: readonly ReportScan[];
   readonly series: readonly ReportSeries[];
   readonly images: readonly ReportImage[];
   readonly promptFiles: readonly ReportPromptFile[];

@@ -177,3 +177,34 @@ describe('audit report HTML', () => {
     }
   });
 });
+
+describe('audit report: scans for unknown triggers', () => {
+  it('lists each scan with its model, verdict, class and evidence; no section without scans', () => {
+    const input = smallReportInput();
+    const html = renderReportHtml({
+      ...input,
+      scans: [
+        {
+          runId: '7',
+          method: 'family-probe',
+          modelId: 'm1',
+          verdict: 'backdoor-suspected',
+          suspect: 'banana',
+          evidence: 'takes 89.5% of the other classes’ images under badnet patch 112/224',
+        },
+        {
+          runId: '8',
+          method: 'backdoor-scan',
+          verdict: 'no-evidence',
+          evidence: 'largest anomaly index 1.20',
+        },
+      ],
+    });
+    expect(html).toContain('<h3>Scans for unknown triggers</h3>');
+    expect(html).toContain('<td>backdoored</td>'); // model m1's label
+    expect(html).toContain('<b>backdoor suspected: banana</b>');
+    expect(html).toContain('89.5%');
+    expect(html).toMatch(/<td><code>8<\/code><\/td><td>backdoor-scan<\/td><td>—<\/td><td>no evidence<\/td>/);
+    expect(renderReportHtml(input)).not.toContain('Scans for unknown triggers');
+  });
+});
