@@ -27,6 +27,9 @@ describe('vetbench demo --quick', () => {
     expect(r.stderr).toMatch(/clean model: +CA \d+\.\d\d%/);
     expect(r.stderr).toMatch(/backdoored model: +CA \d+\.\d\d% +ASR \d+\.\d\d%/);
     expect(r.stderr).toMatch(/hardened \(RVPT\): +CA \d+\.\d\d% +ASR \d+\.\d\d%/);
+    expect(r.stderr).toMatch(
+      /scan \(no trigger\): clean: (no evidence|class '\w+' flagged).*; backdoored: (no evidence|class '\w+' flagged)/,
+    );
 
     const store = ProjectStore.open(project);
     try {
@@ -35,14 +38,20 @@ describe('vetbench demo --quick', () => {
         ['eval', 'done'],
         ['attack', 'done'],
         ['eval', 'done'],
+        ['scan', 'done'],
+        ['scan', 'done'],
         ['defense', 'done'],
         ['eval', 'done'],
         ['explain', 'done'],
         ['explain', 'done'],
         ['explain', 'done'],
       ]);
-      expect(runs[4]!.finalMetrics.asr).toBeTypeOf('number');
-      expect(runs.slice(5).map((x) => x.method)).toEqual(['gradcam', 'gradcam', 'pr']);
+      expect(runs.slice(3, 5).map((x) => [x.method, x.modelId])).toEqual([
+        ['family-probe', runs[0]!.modelId],
+        ['family-probe', runs[2]!.modelId],
+      ]);
+      expect(runs[6]!.finalMetrics.asr).toBeTypeOf('number');
+      expect(runs.slice(7).map((x) => x.method)).toEqual(['gradcam', 'gradcam', 'pr']);
     } finally {
       store.close();
     }
@@ -57,6 +66,7 @@ describe('vetbench demo --quick', () => {
     expect(html.match(/<img alt="gradcam: gradcam\.png" src="data:image\/png;base64,/g)?.length).toBe(2);
     expect(html).toMatch(/<img alt="pr: pr-curves\.svg" src="data:image\/svg\+xml;base64,/);
     expect(html).not.toContain('No figures.');
+    expect(html).toContain('<h3>Scans for unknown triggers</h3>');
     // reports that belong to no single run are kept in the artifact folder's project/ part
     const kept = readdirSync(join(dir, 'story.artifacts', 'project')).filter((f) => f.startsWith('report-'));
     expect(kept.some((f) => f.endsWith('.html'))).toBe(true);

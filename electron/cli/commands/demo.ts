@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { VetbenchError } from '../../../engine/errors.js';
 import { DEFENSES } from '../../../engine/methods/registry.js';
+import type { FamilyProbeReport } from '../../../engine/scan/family-probe.js';
 import { chromiumPath } from '../../report/pdf.js';
 import { storeProjectReport } from '../../report/project-report.js';
 import type { RunSummary, StartRunRequest } from '../../api/contract.js';
@@ -49,7 +50,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'the whole story on the built-in demo, headless, into a project: clean CA, implant BadNet, measure ASR, harden with RVPT, measure again, export the hardened prompts, explain (Grad-CAM, PR curves), write the audit report',
+      'the whole story on the built-in demo, headless, into a project: clean CA, implant BadNet, measure ASR, scan both models without the trigger, harden with RVPT, measure again, export the hardened prompts, explain (Grad-CAM, PR curves), write the audit report',
     )
     .option('--project <file>', 'project file (default: default.vbproj in the user data folder)')
     .option('--quick', 'one epoch of poisoning and of RVPT, 4 shots (a smoke run, weaker numbers)')
@@ -98,12 +99,41 @@ export function registerDemo(program: Command): void {
           `backdoored model:  CA ${pct(measured.finalMetrics.ca)}  ASR ${pct(measured.finalMetrics.asr)}   (runs ${attack.id}, ${measured.id})`,
         );
 
+        // Vetting without the trigger: the family probe on the clean and on the backdoored model.
+        const probeLines: string[] = [];
+        for (const [who, modelId] of [
+          ['clean', model.id],
+          ['backdoored', backdoored.id],
+        ] as const) {
+          const probe = await runStep(
+            host,
+            `4. scan the ${who} model without its trigger (known-family probe)`,
+            {
+              ...base,
+              modelId,
+              kind: 'scan',
+              method: 'family-probe',
+              params: {},
+              label: `Known-family probe, ${who} model`,
+            },
+          );
+          const report = JSON.parse(
+            await readFile(store.getArtifact(artifactOf(store, probe.id, 'json')).path, 'utf8'),
+          ) as FamilyProbeReport;
+          probeLines.push(
+            report.suspect
+              ? `${who}: class '${report.suspect.name}' flagged, ${pct(100 * report.suspect.share)} of the other classes' images under ${report.suspect.probe} (run ${probe.id})`
+              : `${who}: no evidence, largest share under a probe ${pct(100 * report.score)} (run ${probe.id})`,
+          );
+        }
+        lines.push(`scan (no trigger): ${probeLines.join('; ')}`);
+
         if (!DEFENSES.some((d) => d.id === 'rvpt')) {
           lines.push('RVPT: not available yet in this build (engine/defenses has no rvpt registered)');
         } else {
           const defense = await runStep(
             host,
-            `4. harden with RVPT (${opts.quick ? 4 : 16} clean shots per class)`,
+            `5. harden with RVPT (${opts.quick ? 4 : 16} clean shots per class)`,
             {
               ...base,
               modelId: backdoored.id,
@@ -115,7 +145,7 @@ export function registerDemo(program: Command): void {
             },
           );
           const prompts = artifactOf(store, defense.id, 'prompt');
-          const hardened = await runStep(host, '5. attack success with the hardened prompts', {
+          const hardened = await runStep(host, '6. attack success with the hardened prompts', {
             ...base,
             modelId: backdoored.id,
             kind: 'eval',
@@ -142,20 +172,20 @@ export function registerDemo(program: Command): void {
             target: TARGET,
             trigger,
           };
-          const camBefore = await runStep(host, '6. Grad-CAM on triggered images: backdoored model', {
+          const camBefore = await runStep(host, '7. Grad-CAM on triggered images: backdoored model', {
             ...explained,
             method: 'gradcam',
             params: { count: 8 },
             label: 'Grad-CAM, backdoored model, triggered images',
           });
-          const camAfter = await runStep(host, '7. Grad-CAM on triggered images: with the hardened prompts', {
+          const camAfter = await runStep(host, '8. Grad-CAM on triggered images: with the hardened prompts', {
             ...explained,
             method: 'gradcam',
             promptsArtifactId: prompts,
             params: { count: 8 },
             label: 'Grad-CAM, hardened prompts, triggered images',
           });
-          const pr = await runStep(host, '8. perturbation resistivity per layer: backdoored vs hardened', {
+          const pr = await runStep(host, '9. perturbation resistivity per layer: backdoored vs hardened', {
             ...explained,
             method: 'pr',
             promptsArtifactId: prompts,
