@@ -3,22 +3,12 @@
 //   npm run build && nice -n 10 node bench/scan-demo.js [--out bench/results/scan-demo.json] [--seeds 1,2,3]
 //     [--clean-seeds 1,2,3,4,5] [--models demo,sig,...] [--param key=value ...]
 // Models: demo (clean) and the backdoored demo models in $VETBENCH_DEMO_ATTACKS (default /work/artifacts/demo-attacks).
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { loadClipWeights } from '../dist/engine/clip/load-weights.js';
-import { resolveModelPath } from '../dist/engine/clip/resolve-model.js';
-import { createEncoder } from '../dist/engine/clip/clip-encoder.js';
-import { resolveDataset } from '../dist/engine/datasets/resolve.js';
-import { importDataset } from '../dist/engine/datasets/import-dataset.js';
 import { scanForBackdoor, SCAN_DEFAULTS } from '../dist/engine/scan/backdoor-scan.js';
+import { commandFlags, forEachModel, openDataset } from './scan-subjects.js';
 
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const attacksDir = process.env.VETBENCH_DEMO_ATTACKS ?? '/work/artifacts/demo-attacks';
+const flag = commandFlags(args);
 const out = flag('--out', null);
 const seeds = flag('--seeds', '1,2,3').split(',').map(Number);
 const cleanSeeds = flag('--clean-seeds', '1,2,3,4,5').split(',').map(Number);
@@ -30,18 +20,10 @@ args.forEach((a, i) => {
   overrides[k] = Number.isNaN(Number(v)) ? v : Number(v);
 });
 const settings = { ...SCAN_DEFAULTS, ...overrides };
-const r = await resolveDataset('demo');
-const dataset = await importDataset(r.manifest ?? r.root);
+const dataset = await openDataset('demo');
 const target = 'banana';
 const rows = [];
-for (const name of models) {
-  const path = name === 'demo' ? resolveModelPath('demo') : join(attacksDir, `${name}.safetensors`);
-  if (!existsSync(path)) {
-    console.log(`${name}: ${path} missing, skipped`);
-    continue;
-  }
-  const weights = await loadClipWeights(path);
-  const encoder = await createEncoder(weights);
+await forEachModel(models, async (name, _weights, encoder) => {
   for (const seed of name === 'demo' ? cleanSeeds : seeds) {
     const scan = await scanForBackdoor(encoder, dataset, { ...settings, seed });
     const t = scan.perClass.find((c) => c.name === target);
@@ -64,5 +46,4 @@ for (const name of models) {
     );
     if (out) await writeFile(out, `${JSON.stringify({ settings, rows }, null, 1)}\n`);
   }
-  await encoder.dispose();
-}
+});

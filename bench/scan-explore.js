@@ -2,15 +2,8 @@
 // Exploration for the scanner (docs/scanning.md): per class, the flips and margin of several inversions on the
 // same sample: an additive universal trigger swept over rising budgets (warm-started) and a centred patch.
 //   npm run build && nice -n 10 node bench/scan-explore.js --out F.json [--models demo,sig] [--seeds 1,2]
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { loadClipWeights } from '../dist/engine/clip/load-weights.js';
-import { resolveModelPath } from '../dist/engine/clip/resolve-model.js';
-import { createEncoder } from '../dist/engine/clip/clip-encoder.js';
 import { buildZeroShotHead, DEFAULT_TEMPLATE } from '../dist/engine/clip/zero-shot.js';
-import { resolveDataset } from '../dist/engine/datasets/resolve.js';
-import { importDataset } from '../dist/engine/datasets/import-dataset.js';
 import { ImageLoader } from '../dist/engine/datasets/image-loader.js';
 import { sampleFewShot } from '../dist/engine/datasets/sampler.js';
 import { embedSample } from '../dist/engine/defenses/cbpt/image-embeddings.js';
@@ -19,13 +12,9 @@ import { createTrainer } from '../dist/engine/train/create-trainer.js';
 import { classChunks, measureProbe } from '../dist/engine/scan/class-probe.js';
 import { applyClipped, invertUniversalTrigger } from '../dist/engine/scan/universal-inversion.js';
 import { applyPatch, centredPlacement, invertPatchTrigger } from '../dist/engine/scan/patch-inversion.js';
+import { commandFlags, forEachModel, openDataset } from './scan-subjects.js';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const attacksDir = process.env.VETBENCH_DEMO_ATTACKS ?? '/work/artifacts/demo-attacks';
+const flag = commandFlags();
 const out = flag('--out', '/tmp/scan-explore.json');
 const seeds = flag('--seeds', '1,2').split(',').map(Number);
 const models = flag('--models', 'demo,badnet,blended,wanet,sig,badclip-de').split(',');
@@ -36,18 +25,10 @@ const budgets = flag('--budgets', '4,8,16,32')
 const stepsPerBudget = Number(flag('--budget-steps', '5'));
 const patchFractions = flag('--patches', '0.25').split(',').map(Number);
 const patchSteps = Number(flag('--patch-steps', '8'));
-const r = await resolveDataset('demo');
-const dataset = await importDataset(r.manifest ?? r.root);
+const dataset = await openDataset('demo');
 const names = dataset.classes.map((c) => c.name);
 const rows = [];
-for (const name of models) {
-  const path = name === 'demo' ? resolveModelPath('demo') : join(attacksDir, `${name}.safetensors`);
-  if (!existsSync(path)) {
-    console.log(`${name}: missing, skipped`);
-    continue;
-  }
-  const weights = await loadClipWeights(path);
-  const encoder = await createEncoder(weights);
+await forEachModel(models, async (name, weights, encoder) => {
   const loader = new ImageLoader({ resolution: weights.config.vision.imageResolution, normalize: false });
   const head = await buildZeroShotHead(encoder, names, [DEFAULT_TEMPLATE]);
   const trainer = await createTrainer(inversionObjective(), weights);
@@ -103,5 +84,4 @@ for (const name of models) {
     );
   }
   await trainer.dispose();
-  await encoder.dispose();
-}
+});

@@ -104,94 +104,85 @@ export function registerScan(program: Command): void {
             ? FAMILY_PROBE_DEFAULTS.shots
             : SCAN_DEFAULTS.shots
           : positive(opts.shots, '--shots', true);
+      const seed = seedOption(opts.seed, 1);
       if (opts.method === 'family-probe') {
-        await runFamilyProbe(opts, shots, seedOption(opts.seed, 1));
+        await runScan<FamilyProbeReport>(opts, 'probe.json', seed, { shots }, (r) => probeText(r, shots));
         return;
       }
-      const settings = {
+      const params = {
         shots,
-        seed: seedOption(opts.seed, 1),
         steps: positive(opts.steps, '--steps', true),
         rho: positive(opts.rho, '--rho', false),
         levels: positive(opts.levels, '--levels', true),
         radiusMode: opts.radiusMode,
         positive: opts.positive,
       };
-      await withJobHost(opts.project, {}, async (store, host) => {
-        const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
-        const { seed, ...params } = settings;
-        const queued = host.submit({
-          kind: 'scan',
-          method: 'backdoor-scan',
-          modelId: model.id,
-          datasetId: dataset.id,
-          seed,
-          params,
-        });
-        console.error(`run ${queued.id} in ${store.path}`);
-        const run = await followToDone(host, store, queued.id);
-        const report = JSON.parse(
-          await readFile(runArtifactPath(store, run.id, 'scan.json'), 'utf8'),
-        ) as ScanReport;
-        const out = { ...report, run: { id: run.id, project: store.path } };
-        emit(opts.json === true, out, () =>
-          [
-            report.suspect
-              ? `backdoor suspected: class '${report.suspect.name}' (anomaly index ${report.score.toFixed(2)} > ${report.threshold})`
-              : `no evidence of a backdoor (largest anomaly index ${report.score.toFixed(2)} <= ${report.threshold})`,
-            `${report.images} clean images, ${shots} per class; per class: inverted images of other classes reaching it at each budget (${report.perClass[0]?.levels.map((l) => `${+(l.rho * 255).toFixed(2)}/255`).join(', ')}), margin averaged over the budgets, anomaly index`,
-            ...[...report.perClass]
-              .sort((a, b) => b.anomalyIndex - a.anomalyIndex)
-              .map(
-                (c) =>
-                  `  ${c.name.padEnd(24)} ${c.levels.map((l) => String(l.flips).padStart(3)).join(' ')} of ${c.n}  margin ${c.meanMargin.toFixed(2).padStart(7)}  index ${c.anomalyIndex.toFixed(2).padStart(6)}`,
-              ),
-            ...(report.failed.length
-              ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
-              : []),
-            `took ${formatDuration(report.wallMs)}`,
-            'Triggers of the known families (patches, blends, warps, sines) are probed by: vetbench scan --method family-probe',
-          ].join('\n'),
-        );
-      });
+      await runScan<ScanReport>(opts, 'scan.json', seed, params, (r) => inversionText(r, shots));
     });
 }
 
-const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
-
-async function runFamilyProbe(opts: ScanCliOptions, shots: number, seed: number): Promise<void> {
+/** Submits the scan run, follows it to the end and prints its report (JSON with the run, or text). */
+async function runScan<R extends { readonly wallMs: number }>(
+  opts: ScanCliOptions,
+  file: string,
+  seed: number,
+  params: Readonly<Record<string, string | number>>,
+  text: (report: R) => string[],
+): Promise<void> {
   await withJobHost(opts.project, {}, async (store, host) => {
     const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
     const queued = host.submit({
       kind: 'scan',
-      method: 'family-probe',
+      method: opts.method,
       modelId: model.id,
       datasetId: dataset.id,
       seed,
-      params: { shots },
+      params,
     });
     console.error(`run ${queued.id} in ${store.path}`);
     const run = await followToDone(host, store, queued.id);
-    const report = JSON.parse(
-      await readFile(runArtifactPath(store, run.id, 'probe.json'), 'utf8'),
-    ) as FamilyProbeReport;
+    const report = JSON.parse(await readFile(runArtifactPath(store, run.id, file), 'utf8')) as R;
     const out = { ...report, run: { id: run.id, project: store.path } };
     emit(opts.json === true, out, () =>
-      [
-        report.suspect
-          ? `backdoor suspected: class '${report.suspect.name}' takes ${percent(report.suspect.share)} of the other classes' images under ${report.suspect.probe}`
-          : `no evidence of a backdoor from the known families (the largest share any class takes under a probe: ${percent(report.score)})`,
-        `${report.images} clean images, ${shots} per class; a class is flagged when it takes >= ${percent(report.rule.minShare)} of the other classes' images under a probe and >= ${report.rule.minDominance}x the next class`,
-        ...report.probes.map((p) => {
-          const d = p.decision;
-          const top = p.perClass[d.top.index]!;
-          return `  ${p.label.padEnd(24)} ${d.top.name.padEnd(16)} ${percent(d.top.share).padStart(6)} (clean ${percent(top.cleanShare)})  next ${d.runnerUp.name} ${percent(d.runnerUp.share)}${d.flagged ? '  FLAGGED' : ''}`;
-        }),
-        ...(report.failed.length
-          ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
-          : []),
-        `took ${formatDuration(report.wallMs)}`,
-      ].join('\n'),
+      [...text(report), `took ${formatDuration(report.wallMs)}`].join('\n'),
     );
   });
+}
+
+function failedLine(failed: readonly unknown[]): string[] {
+  return failed.length ? [`  ${failed.length} image(s) failed to decode and were left out`] : [];
+}
+
+function inversionText(report: ScanReport, shots: number): string[] {
+  return [
+    report.suspect
+      ? `backdoor suspected: class '${report.suspect.name}' (anomaly index ${report.score.toFixed(2)} > ${report.threshold})`
+      : `no evidence of a backdoor (largest anomaly index ${report.score.toFixed(2)} <= ${report.threshold})`,
+    `${report.images} clean images, ${shots} per class; per class: inverted images of other classes reaching it at each budget (${report.perClass[0]?.levels.map((l) => `${+(l.rho * 255).toFixed(2)}/255`).join(', ')}), margin averaged over the budgets, anomaly index`,
+    ...[...report.perClass]
+      .sort((a, b) => b.anomalyIndex - a.anomalyIndex)
+      .map(
+        (c) =>
+          `  ${c.name.padEnd(24)} ${c.levels.map((l) => String(l.flips).padStart(3)).join(' ')} of ${c.n}  margin ${c.meanMargin.toFixed(2).padStart(7)}  index ${c.anomalyIndex.toFixed(2).padStart(6)}`,
+      ),
+    ...failedLine(report.failed),
+    'Triggers of the known families (patches, blends, warps, sines) are probed by: vetbench scan --method family-probe',
+  ];
+}
+
+const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+function probeText(report: FamilyProbeReport, shots: number): string[] {
+  return [
+    report.suspect
+      ? `backdoor suspected: class '${report.suspect.name}' takes ${percent(report.suspect.share)} of the other classes' images under ${report.suspect.probe}`
+      : `no evidence of a backdoor from the known families (the largest share any class takes under a probe: ${percent(report.score)})`,
+    `${report.images} clean images, ${shots} per class; a class is flagged when it takes >= ${percent(report.rule.minShare)} of the other classes' images under a probe and >= ${report.rule.minDominance}x the next class`,
+    ...report.probes.map((p) => {
+      const d = p.decision;
+      const top = p.perClass[d.top.index]!;
+      return `  ${p.label.padEnd(24)} ${d.top.name.padEnd(16)} ${percent(d.top.share).padStart(6)} (clean ${percent(top.cleanShare)})  next ${d.runnerUp.name} ${percent(d.runnerUp.share)}${d.flagged ? '  FLAGGED' : ''}`;
+    }),
+    ...failedLine(report.failed),
+  ];
 }

@@ -1,10 +1,17 @@
 import { writeFile } from 'node:fs/promises';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
+import { createEncoder, type ClipEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
+import type { Dataset } from '../../../engine/datasets/dataset.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import { RADIUS_MODES, type RadiusMode } from '../../../engine/defenses/cbpt/projection.js';
 import { VetbenchError } from '../../../engine/errors.js';
-import { num, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
+import {
+  num,
+  resolveParams,
+  str,
+  type ParamSpecs,
+  type ParamValues,
+} from '../../../engine/methods/params.js';
 import {
   scanForBackdoor,
   SCAN_DEFAULTS,
@@ -67,9 +74,63 @@ const PROBE_PARAMS: ParamSpecs = {
   },
 };
 
+/** One scanner: its parameters, the engine call, and where its result goes. */
+interface Scanner {
+  readonly params: ParamSpecs;
+  /** The run's one metric (the scanner's score). */
+  readonly metric: string;
+  readonly file: string;
+  scan(
+    encoder: ClipEncoder,
+    dataset: Dataset,
+    params: ParamValues,
+    context: JobContext,
+  ): Promise<{ readonly score: number }>;
+}
+
+const progressOf =
+  (context: JobContext) =>
+  (p: { readonly done: number; readonly total: number; readonly etaMs: number }): void =>
+    context.progress({ epoch: 0, step: p.done, total: p.total, etaMs: p.etaMs });
+
+const SCANNERS: Readonly<Record<string, Scanner>> = {
+  'backdoor-scan': {
+    params: SCAN_PARAMS,
+    metric: 'anomaly_index',
+    file: 'scan.json',
+    scan: (encoder, dataset, params, context) =>
+      scanForBackdoor(encoder, dataset, {
+        shots: num(params, 'shots'),
+        seed: context.spec.seed,
+        steps: num(params, 'steps'),
+        rho: num(params, 'rho'),
+        levels: num(params, 'levels'),
+        radiusMode: str(params, 'radiusMode') as RadiusMode,
+        positive: str(params, 'positive') as ScanPositive,
+        ...(context.spec.executor ? { executor: context.spec.executor } : {}),
+        signal: context.signal,
+        onProgress: progressOf(context),
+      }),
+  },
+  'family-probe': {
+    params: PROBE_PARAMS,
+    metric: 'probe_top_share',
+    file: 'probe.json',
+    scan: (encoder, dataset, params, context) =>
+      probeTriggerFamilies(encoder, dataset, {
+        shots: num(params, 'shots'),
+        seed: context.spec.seed,
+        signal: context.signal,
+        onProgress: progressOf(context),
+      }),
+  },
+};
+
 /**
- * Trigger-free backdoor scans (engine/scan/backdoor-scan.ts, `vetbench scan`): inverts a small trigger toward
- * every class and flags a class reached far more easily than the others. Writes scan.json.
+ * Trigger-free backdoor scans (`vetbench scan`): the inversion scan (engine/scan/backdoor-scan.ts) inverts a
+ * small trigger toward every class and flags a class reached far more easily than the others, writing
+ * scan.json; the family probe (engine/scan/family-probe.ts) applies fresh triggers of the known families and
+ * flags a class that absorbs the images, writing probe.json.
  */
 export const scanJob: JobKind = {
   kind: 'scan',
@@ -99,38 +160,27 @@ export const scanJob: JobKind = {
   ],
   async run(context) {
     const { spec } = context;
-    if (spec.method === 'family-probe') return runFamilyProbe(context);
-    if (spec.method !== 'backdoor-scan')
+    const scanner = SCANNERS[spec.method];
+    if (!scanner)
       throw new VetbenchError(
         'method-unknown',
         `unknown scan method '${spec.method}'`,
-        'Use backdoor-scan or family-probe.',
+        `Use one of ${Object.keys(SCANNERS).join(', ')}.`,
       );
-    const params = resolveParams(spec.method, SCAN_PARAMS, spec.params);
+    const params = resolveParams(spec.method, scanner.params, spec.params);
     const weights = await loadClipWeights(spec.modelPath);
     for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
     const dataset = await importDataset(spec.datasetSource);
     const encoder = await createEncoder(weights);
     try {
-      const scan = await scanForBackdoor(encoder, dataset, {
-        shots: num(params, 'shots'),
-        seed: spec.seed,
-        steps: num(params, 'steps'),
-        rho: num(params, 'rho'),
-        levels: num(params, 'levels'),
-        radiusMode: str(params, 'radiusMode') as RadiusMode,
-        positive: str(params, 'positive') as ScanPositive,
-        ...(spec.executor ? { executor: spec.executor } : {}),
-        signal: context.signal,
-        onProgress: (p) => context.progress({ epoch: 0, step: p.done, total: p.total, etaMs: p.etaMs }),
-      });
-      context.metric('anomaly_index', 0, scan.score);
+      const outcome = await scanner.scan(encoder, dataset, params, context);
+      context.metric(scanner.metric, 0, outcome.score);
       const report = {
-        ...scan,
+        ...outcome,
         model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
         dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
       };
-      await context.writeArtifact('json', 'scan.json', 'application/json', (tmp) =>
+      await context.writeArtifact('json', scanner.file, 'application/json', (tmp) =>
         writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`),
       );
       return report;
@@ -139,32 +189,3 @@ export const scanJob: JobKind = {
     }
   },
 };
-
-async function runFamilyProbe(context: JobContext): Promise<Record<string, unknown>> {
-  const { spec } = context;
-  const params = resolveParams(spec.method, PROBE_PARAMS, spec.params);
-  const weights = await loadClipWeights(spec.modelPath);
-  for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
-  const dataset = await importDataset(spec.datasetSource);
-  const encoder = await createEncoder(weights);
-  try {
-    const probe = await probeTriggerFamilies(encoder, dataset, {
-      shots: num(params, 'shots'),
-      seed: spec.seed,
-      signal: context.signal,
-      onProgress: (p) => context.progress({ epoch: 0, step: p.done, total: p.total, etaMs: p.etaMs }),
-    });
-    context.metric('probe_top_share', 0, probe.score);
-    const report = {
-      ...probe,
-      model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
-      dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
-    };
-    await context.writeArtifact('json', 'probe.json', 'application/json', (tmp) =>
-      writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`),
-    );
-    return report;
-  } finally {
-    await encoder.dispose();
-  }
-}
