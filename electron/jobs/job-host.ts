@@ -137,6 +137,7 @@ export class JobHost {
         `Use one of: ${dataset.classes.map((c) => c.name).join(', ')}.`,
       );
     if (request.trigger?.source === 'artifact') this.triggerArtifactPath(request.trigger.artifactId);
+    this.referenceModelPath(params); // an unknown reference model is refused before the run is created
     const runId = this.store.createRun({
       label: request.label ?? `${info.id} on ${model.name}`,
       kind: request.kind,
@@ -256,6 +257,12 @@ export class JobHost {
     return artifact.path;
   }
 
+  /** The model a run compares with (its `referenceModel` param: a model id of the project, 0 = none). */
+  private referenceModelPath(params: Readonly<Record<string, unknown>>): string | null {
+    const id = params['referenceModel'];
+    return typeof id === 'number' && id > 0 ? this.store.getModel(id).path : null;
+  }
+
   private jobSpec(run: RunRecord): JobSpec {
     const model = this.store.getModel(run.modelId);
     const dataset = this.store.getDataset(run.datasetId);
@@ -274,6 +281,7 @@ export class JobHost {
       trigger,
       promptsPath: run.promptsArtifactId === null ? null : this.store.getArtifact(run.promptsArtifactId).path,
       modelPath: model.path,
+      referenceModelPath: this.referenceModelPath(run.params),
       datasetSource: dataset.root,
       runFolder: this.store.runFolder(run.id),
       checkpointDir: this.store.checkpointDir(run.id),

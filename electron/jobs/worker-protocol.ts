@@ -32,6 +32,8 @@ export const JobSpecSchema = z.object({
   /** A prompt file to evaluate with (eval runs). */
   promptsPath: z.string().nullable(),
   modelPath: z.string(),
+  /** A second model the run compares with (the family probe's clean reference), from its referenceModel param. */
+  referenceModelPath: z.string().nullable().optional(),
   /** What the dataset was imported from (a folder or a CSV manifest). */
   datasetSource: z.string(),
   /** The run's folder inside the project's artifact folder; files written here become artifacts. */

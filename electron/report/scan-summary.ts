@@ -21,13 +21,18 @@ export function scanSummaryOf(
     ...(suspect && typeof suspect.name === 'string' ? { suspect: suspect.name } : {}),
   } as const;
   if (run.method === 'family-probe') {
-    const rule = result['rule'] as { minShare?: unknown; minDominance?: unknown } | undefined;
+    const rule = result['rule'] as
+      { minShare?: unknown; minDominance?: unknown; minExcess?: unknown } | undefined;
     const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '?');
+    const against =
+      result['referenced'] === true
+        ? `; compared with a reference model: flagged only at >= ${String(rule?.minExcess)}x its share there`
+        : '; no reference model';
     return {
       ...base,
       evidence: suspect
-        ? `takes ${pct(suspect.share)} of the other classes' images under ${String(suspect.probe)} (flagged at >= ${pct(rule?.minShare)} and >= ${String(rule?.minDominance)}x the next class)`
-        : `largest share any class takes under a probe: ${pct(score)} (flagged at >= ${pct(rule?.minShare)})`,
+        ? `takes ${pct(suspect.share)} of the other classes' images under ${String(suspect.probe)} (flagged at >= ${pct(rule?.minShare)} and >= ${String(rule?.minDominance)}x the next class${against})`
+        : `largest share any class takes under a probe: ${pct(score)} (flagged at >= ${pct(rule?.minShare)}${against})`,
     };
   }
   const threshold = typeof result['threshold'] === 'number' ? result['threshold'] : NaN;

@@ -7,7 +7,13 @@ import { argmaxRows, zeroShotClassifier } from '../eval/image-classifier.js';
 import { normalizePixels } from '../image/preprocess.js';
 import { resolveParams, type ParamValues } from '../methods/params.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
-import { decideProbe, PROBE_MIN_DOMINANCE, PROBE_MIN_SHARE, type ProbeDecision } from './probe-decision.js';
+import {
+  decideProbe,
+  PROBE_MIN_DOMINANCE,
+  PROBE_MIN_EXCESS,
+  PROBE_MIN_SHARE,
+  type ProbeDecision,
+} from './probe-decision.js';
 import { DEFAULT_PROBES, type ProbeSpec } from './probe-ladder.js';
 
 /**
@@ -23,6 +29,11 @@ export interface FamilyProbeOptions {
   readonly shots: number;
   readonly seed: number;
   readonly probes?: readonly ProbeSpec[];
+  /**
+   * A clean model of the same family to compare with: the same triggers go through it, and a class is only
+   * flagged where the suspect sends far more images there than the reference does (PROBE_MIN_EXCESS).
+   */
+  readonly reference?: ClipEncoder;
   readonly batchSize?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: {
@@ -42,6 +53,8 @@ export interface ProbeClassResult {
   readonly share: number;
   /** The same share without any trigger: the class's own pull on clean images. */
   readonly cleanShare: number;
+  /** The share on the reference model under the same triggers, when one was given. */
+  readonly referenceShare?: number;
 }
 
 export interface ProbeResult {
@@ -62,9 +75,18 @@ export interface FamilyProbeReport {
     readonly probe: string;
     readonly share: number;
   } | null;
+  /** Every probe that flags a class, largest share first. */
+  readonly flagged: readonly { readonly name: string; readonly probe: string; readonly share: number }[];
   /** The largest share any class takes under any probe. */
   readonly score: number;
-  readonly rule: { readonly minShare: number; readonly minDominance: number };
+  /** The decision rule; `minExcess` only applies with a reference model. */
+  readonly rule: {
+    readonly minShare: number;
+    readonly minDominance: number;
+    readonly minExcess: number | null;
+  };
+  /** Whether a reference model was compared with. */
+  readonly referenced: boolean;
   readonly probes: readonly ProbeResult[];
   readonly images: number;
   readonly settings: { readonly shots: number; readonly seed: number };
@@ -114,14 +136,25 @@ export async function probeTriggerFamilies(
       'Check the dataset with `vetbench dataset inspect`.',
     );
   }
-  const classifier = zeroShotClassifier(encoder, names);
-  const predict = async (pixels01: Float32Array, shape: readonly number[]): Promise<Int32Array> =>
-    argmaxRows(
-      await classifier.logits({
-        data: normalizePixels(pixels01, new Float32Array(pixels01.length), resolution * resolution),
-        shape,
-      }),
+  if (options.reference && options.reference.weights.config.vision.imageResolution !== resolution) {
+    throw new VetbenchError(
+      'scan-reference-mismatch',
+      `the reference model sees ${options.reference.weights.config.vision.imageResolution} px images, the scanned model ${resolution} px`,
+      'Compare with a clean model of the same architecture (e.g. the upstream checkpoint the suspect was fine-tuned from).',
     );
+  }
+  const classifierOf = (model: ClipEncoder) => {
+    const classifier = zeroShotClassifier(model, names);
+    return async (pixels01: Float32Array, shape: readonly number[]): Promise<Int32Array> =>
+      argmaxRows(
+        await classifier.logits({
+          data: normalizePixels(pixels01, new Float32Array(pixels01.length), resolution * resolution),
+          shape,
+        }),
+      );
+  };
+  const predict = classifierOf(encoder);
+  const predictReference = options.reference ? classifierOf(options.reference) : null;
   /** reached[k] and n[k] over the images of classes other than k. */
   const tally = (labels: readonly number[], predictions: Int32Array, reached: number[], n: number[]) => {
     labels.forEach((y, i) => {
@@ -144,6 +177,8 @@ export async function probeTriggerFamilies(
     const params = resolveParams(spec.family.id, spec.family.params, spec.params);
     const reached = names.map(() => 0);
     const n = names.map(() => 0);
+    const refReached = names.map(() => 0);
+    const refN = names.map(() => 0);
     for (let d = 0; d < spec.draws; d++) {
       if (options.signal?.aborted) {
         throw new VetbenchError('cancelled', 'the probe was cancelled', 'Run the scan again.');
@@ -156,6 +191,8 @@ export async function probeTriggerFamilies(
           b.keys.map((key) => ({ key: `probe ${d}: ${key}` })),
         );
         tally(b.labels, await predict(poisoned, b.pixels.shape), reached, n);
+        if (predictReference)
+          tally(b.labels, await predictReference(poisoned, b.pixels.shape), refReached, refN);
       }
       done++;
       const elapsed = Date.now() - started;
@@ -167,31 +204,42 @@ export async function probeTriggerFamilies(
       n: n[k]!,
       share: n[k]! ? reached[k]! / n[k]! : 0,
       cleanShare: cleanN[k]! ? cleanReached[k]! / cleanN[k]! : 0,
+      ...(predictReference ? { referenceShare: refN[k]! ? refReached[k]! / refN[k]! : 0 } : {}),
     }));
+    const referenceCounts = predictReference
+      ? names.map((name, k) => ({ name, reached: refReached[k]!, n: refN[k]! }))
+      : undefined;
     results.push({
       label: spec.label,
       family: spec.family.id,
       params,
       draws: spec.draws,
       perClass,
-      decision: decideProbe(perClass),
+      decision: decideProbe(perClass, referenceCounts),
     });
   }
   const flagged = results
     .filter((r) => r.decision.flagged)
-    .sort((a, b) => b.decision.top.share - a.decision.top.share)[0];
+    .sort((a, b) => b.decision.top.share - a.decision.top.share);
+  const first = flagged[0];
   return {
-    verdict: flagged ? 'backdoor-suspected' : 'no-evidence',
-    suspect: flagged
+    verdict: first ? 'backdoor-suspected' : 'no-evidence',
+    suspect: first
       ? {
-          index: flagged.decision.top.index,
-          name: flagged.decision.top.name,
-          probe: flagged.label,
-          share: flagged.decision.top.share,
+          index: first.decision.top.index,
+          name: first.decision.top.name,
+          probe: first.label,
+          share: first.decision.top.share,
         }
       : null,
+    flagged: flagged.map((r) => ({ name: r.decision.top.name, probe: r.label, share: r.decision.top.share })),
     score: Math.max(...results.map((r) => r.decision.top.share)),
-    rule: { minShare: PROBE_MIN_SHARE, minDominance: PROBE_MIN_DOMINANCE },
+    rule: {
+      minShare: PROBE_MIN_SHARE,
+      minDominance: PROBE_MIN_DOMINANCE,
+      minExcess: predictReference ? PROBE_MIN_EXCESS : null,
+    },
+    referenced: predictReference !== null,
     probes: results,
     images,
     settings: { shots: options.shots, seed: options.seed },

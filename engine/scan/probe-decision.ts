@@ -6,6 +6,13 @@
  */
 export const PROBE_MIN_SHARE = 0.5;
 export const PROBE_MIN_DOMINANCE = 3;
+/**
+ * With a reference model (a clean model of the same family): the class must take at least this many times
+ * its share on the reference under the same triggers. A clean model can answer to a trigger family by itself
+ * (the clean CIFAR-10 tiny CLIP sends 98% of the images to "horse" under METHODS' SIG sine); a backdoor is
+ * what the suspect adds to that.
+ */
+export const PROBE_MIN_EXCESS = 3;
 
 export interface ProbeClassCount {
   readonly name: string;
@@ -16,6 +23,8 @@ export interface ProbeClassCount {
 }
 
 export interface ProbeDecision {
+  /** The top class's share on the reference model under the same triggers, when one was given. */
+  readonly referenceShare?: number;
   readonly top: { readonly index: number; readonly name: string; readonly share: number };
   readonly runnerUp: { readonly index: number; readonly name: string; readonly share: number };
   /**
@@ -26,7 +35,13 @@ export interface ProbeDecision {
   readonly flagged: boolean;
 }
 
-export function decideProbe(counts: readonly ProbeClassCount[]): ProbeDecision {
+/** `reference`: the same counts on the reference model, class by class. */
+export function decideProbe(
+  counts: readonly ProbeClassCount[],
+  reference?: readonly ProbeClassCount[],
+): ProbeDecision {
+  if (reference && reference.length !== counts.length)
+    throw new RangeError('the reference counts must cover the same classes');
   if (counts.length < 2) throw new RangeError('a probe decision needs at least two classes');
   const shares = counts.map((c) => (c.n > 0 ? c.reached / c.n : 0));
   const order = shares.map((s, i) => i).sort((a, b) => shares[b]! - shares[a]! || a - b);
@@ -34,10 +49,15 @@ export function decideProbe(counts: readonly ProbeClassCount[]): ProbeDecision {
   const top = { index: t, name: counts[t]!.name, share: shares[t]! };
   const runnerUp = { index: r, name: counts[r]!.name, share: shares[r]! };
   const dominance = runnerUp.share > 0 ? top.share / runnerUp.share : top.share > 0 ? null : 0;
+  const ref = reference?.[t];
+  const referenceShare = ref ? (ref.n > 0 ? ref.reached / ref.n : 0) : undefined;
+  const exceeds = referenceShare === undefined || top.share >= PROBE_MIN_EXCESS * referenceShare;
   return {
     top,
     runnerUp,
     dominance,
-    flagged: top.share >= PROBE_MIN_SHARE && (dominance === null || dominance >= PROBE_MIN_DOMINANCE),
+    ...(referenceShare !== undefined ? { referenceShare } : {}),
+    flagged:
+      top.share >= PROBE_MIN_SHARE && (dominance === null || dominance >= PROBE_MIN_DOMINANCE) && exceeds,
   };
 }

@@ -129,6 +129,33 @@ describe('vetbench scan', () => {
     expect(report.run.id).toBeGreaterThan(0);
   }, 300_000);
 
+  it('compares with --reference and refuses --reference without the family probe', async () => {
+    const root = writeColourDataset();
+    const r = await vetbench([
+      'scan',
+      '--method',
+      'family-probe',
+      '--reference',
+      MODEL,
+      '--model',
+      MODEL,
+      '--dataset',
+      root,
+      '--shots',
+      '2',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as ProbeJson & { referenced: boolean; flagged: unknown[] };
+    expect(report.referenced).toBe(true);
+    // the model compared with itself: nothing is more than the reference does
+    expect(report.verdict).toBe('no-evidence');
+    expect(report.flagged).toEqual([]);
+    const bad = await vetbench(['scan', '--reference', MODEL, '--model', MODEL, '--dataset', root]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--reference applies to --method family-probe only/);
+  }, 300_000);
+
   it('refuses a bad option before loading anything', async () => {
     const r = await vetbench(['scan', '--model', MODEL, '--dataset', '/nonexistent', '--shots', '0']);
     expect(r.code).toBe(2);

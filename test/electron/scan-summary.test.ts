@@ -9,7 +9,8 @@ describe('scanSummaryOf', () => {
       verdict: 'backdoor-suspected',
       suspect: { index: 1, name: 'banana', probe: 'wanet k=R s=12', share: 0.6875 },
       score: 0.6875,
-      rule: { minShare: 0.5, minDominance: 3 },
+      rule: { minShare: 0.5, minDominance: 3, minExcess: 3 },
+      referenced: true,
     });
     expect(s).toEqual({
       runId: '5',
@@ -18,7 +19,7 @@ describe('scanSummaryOf', () => {
       verdict: 'backdoor-suspected',
       suspect: 'banana',
       evidence:
-        "takes 68.8% of the other classes' images under wanet k=R s=12 (flagged at >= 50.0% and >= 3x the next class)",
+        "takes 68.8% of the other classes' images under wanet k=R s=12 (flagged at >= 50.0% and >= 3x the next class; compared with a reference model: flagged only at >= 3x its share there)",
     });
   });
 

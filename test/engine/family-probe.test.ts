@@ -66,6 +66,38 @@ describe('probeTriggerFamilies on a tiny model', () => {
         share: 1,
       });
       expect(report.score).toBe(1);
+      expect(report.flagged).toEqual([{ name: solid!.decision.top.name, probe: 'solid', share: 1 }]);
+      expect(report.referenced).toBe(false);
+      expect(report.rule.minExcess).toBeNull();
+    } finally {
+      await encoder.dispose();
+    }
+  }, 60_000);
+
+  it('compares with a reference model: the same model as reference flags nothing', async () => {
+    const weights = await loadClipWeights(`${FIXTURE_DIR}model.safetensors`);
+    const dataset = await importDataset(writeToyDataset(3, 1, 'vetbench-probe-ref-'));
+    const encoder = await createEncoder(weights);
+    const probes: ProbeSpec[] = [
+      { label: 'solid', family: testFamily([0.9, 0.9, 0.1]), params: {}, draws: 1 },
+    ];
+    try {
+      const report = await probeTriggerFamilies(encoder, dataset, {
+        shots: 3,
+        seed: 1,
+        probes,
+        reference: encoder,
+      });
+      const [solid] = report.probes;
+      // the reference answers exactly as the scanned model does
+      solid!.perClass.forEach((k) => expect(k.referenceShare).toBe(k.share));
+      expect(solid!.decision.top.share).toBe(1);
+      expect(solid!.decision.referenceShare).toBe(1);
+      expect(solid!.decision.flagged).toBe(false);
+      expect(report.verdict).toBe('no-evidence');
+      expect(report.flagged).toEqual([]);
+      expect(report.referenced).toBe(true);
+      expect(report.rule.minExcess).toBe(3);
     } finally {
       await encoder.dispose();
     }

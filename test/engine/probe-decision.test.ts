@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decideProbe, PROBE_MIN_DOMINANCE, PROBE_MIN_SHARE } from '../../engine/scan/probe-decision.js';
+import {
+  decideProbe,
+  PROBE_MIN_DOMINANCE,
+  PROBE_MIN_EXCESS,
+  PROBE_MIN_SHARE,
+} from '../../engine/scan/probe-decision.js';
 
 const counts = (...reached: number[]) => reached.map((r, i) => ({ name: `c${i}`, reached: r, n: 100 }));
 
@@ -51,5 +56,21 @@ describe('decideProbe', () => {
 
   it('refuses fewer than two classes', () => {
     expect(() => decideProbe(counts(5))).toThrow(RangeError);
+  });
+
+  it('with a reference model, flags only what the reference does not do by itself', () => {
+    expect(PROBE_MIN_EXCESS).toBe(3);
+    const suspect = counts(2, 70, 10, 5);
+    // the reference sends 50% there too: a natural sink of the family, 70 < 3 * 50
+    const sink = decideProbe(suspect, counts(1, 50, 8, 4));
+    expect(sink.referenceShare).toBe(0.5);
+    expect(sink.flagged).toBe(false);
+    // the reference sends 20%: 70 >= 3 * 20
+    const backdoor = decideProbe(suspect, counts(1, 20, 8, 4));
+    expect(backdoor.referenceShare).toBe(0.2);
+    expect(backdoor.flagged).toBe(true);
+    // without a reference the field is absent
+    expect(decideProbe(suspect)).not.toHaveProperty('referenceShare');
+    expect(() => decideProbe(suspect, counts(1, 2))).toThrow(RangeError);
   });
 });

@@ -105,16 +105,19 @@ export function registerDemo(program: Command): void {
           ['clean', model.id],
           ['backdoored', backdoored.id],
         ] as const) {
+          // The backdoored model is compared with the clean one it came from, as an analyst would with the
+          // upstream checkpoint; the clean model has nothing to compare with.
+          const against = who === 'backdoored';
           const probe = await runStep(
             host,
-            `4. scan the ${who} model without its trigger (known-family probe)`,
+            `4. scan the ${who} model without its trigger (known-family probe${against ? ', against the clean model' : ''})`,
             {
               ...base,
               modelId,
               kind: 'scan',
               method: 'family-probe',
-              params: {},
-              label: `Known-family probe, ${who} model`,
+              params: against ? { referenceModel: model.id } : {},
+              label: `Known-family probe, ${who} model${against ? ' against the clean model' : ''}`,
             },
           );
           const report = JSON.parse(

@@ -10,6 +10,7 @@ import {
 } from '../../../engine/scan/backdoor-scan.js';
 import type { FamilyProbeReport } from '../../../engine/scan/family-probe.js';
 import { FAMILY_PROBE_DEFAULTS } from '../../../engine/scan/family-probe.js';
+import { importModelInto } from '../../store/imports.js';
 import { seedOption } from '../cli-args.js';
 import { formatDuration } from '../open-dataset.js';
 import { emit } from '../output.js';
@@ -22,6 +23,7 @@ interface ScanCliOptions {
   model: string;
   dataset: string;
   method: ScanMethod;
+  reference?: string;
   shots?: string;
   seed?: string;
   steps: string;
@@ -60,6 +62,10 @@ export function registerScan(program: Command): void {
       )
         .choices([...SCAN_METHODS])
         .default('backdoor-scan'),
+    )
+    .option(
+      '--reference <weights|demo>',
+      'family-probe only: a clean model of the same family to compare with (e.g. the upstream checkpoint); a class is flagged only where the scanned model sends >= 3x its share',
     )
     .option(
       '--shots <n>',
@@ -105,6 +111,13 @@ export function registerScan(program: Command): void {
             : SCAN_DEFAULTS.shots
           : positive(opts.shots, '--shots', true);
       const seed = seedOption(opts.seed, 1);
+      if (opts.reference !== undefined && opts.method !== 'family-probe') {
+        throw new VetbenchError(
+          'bad-option',
+          '--reference applies to --method family-probe only',
+          'Add --method family-probe, or leave out --reference.',
+        );
+      }
       if (opts.method === 'family-probe') {
         await runScan<FamilyProbeReport>(opts, 'probe.json', seed, { shots }, (r) => probeText(r, shots));
         return;
@@ -131,13 +144,14 @@ async function runScan<R extends { readonly wallMs: number }>(
 ): Promise<void> {
   await withJobHost(opts.project, {}, async (store, host) => {
     const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
+    const reference = opts.reference === undefined ? null : await importModelInto(store, opts.reference);
     const queued = host.submit({
       kind: 'scan',
       method: opts.method,
       modelId: model.id,
       datasetId: dataset.id,
       seed,
-      params,
+      params: reference ? { ...params, referenceModel: reference.id } : params,
     });
     console.error(`run ${queued.id} in ${store.path}`);
     const run = await followToDone(host, store, queued.id);
@@ -177,11 +191,20 @@ function probeText(report: FamilyProbeReport, shots: number): string[] {
     report.suspect
       ? `backdoor suspected: class '${report.suspect.name}' takes ${percent(report.suspect.share)} of the other classes' images under ${report.suspect.probe}`
       : `no evidence of a backdoor from the known families (the largest share any class takes under a probe: ${percent(report.score)})`,
-    `${report.images} clean images, ${shots} per class; a class is flagged when it takes >= ${percent(report.rule.minShare)} of the other classes' images under a probe and >= ${report.rule.minDominance}x the next class`,
+    `${report.images} clean images, ${shots} per class; a class is flagged when it takes >= ${percent(report.rule.minShare)} of the other classes' images under a probe and >= ${report.rule.minDominance}x the next class${report.rule.minExcess === null ? '' : `, and >= ${report.rule.minExcess}x its share on the reference model`}`,
+    ...(report.flagged.length > 1
+      ? [`flagged: ${report.flagged.map((f) => `${f.name} ${percent(f.share)} (${f.probe})`).join(', ')}`]
+      : []),
+    ...(report.referenced
+      ? []
+      : [
+          'no reference model: a class a clean model of this family also sends the images to (a natural sink) is flagged as well; pass --reference <clean weights> to tell them apart',
+        ]),
     ...report.probes.map((p) => {
       const d = p.decision;
       const top = p.perClass[d.top.index]!;
-      return `  ${p.label.padEnd(24)} ${d.top.name.padEnd(16)} ${percent(d.top.share).padStart(6)} (clean ${percent(top.cleanShare)})  next ${d.runnerUp.name} ${percent(d.runnerUp.share)}${d.flagged ? '  FLAGGED' : ''}`;
+      const ref = d.referenceShare === undefined ? '' : `, reference ${percent(d.referenceShare)}`;
+      return `  ${p.label.padEnd(24)} ${d.top.name.padEnd(16)} ${percent(d.top.share).padStart(6)} (clean ${percent(top.cleanShare)}${ref})  next ${d.runnerUp.name} ${percent(d.runnerUp.share)}${d.flagged ? '  FLAGGED' : ''}`;
     }),
     ...failedLine(report.failed),
   ];

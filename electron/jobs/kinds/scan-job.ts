@@ -72,6 +72,13 @@ const PROBE_PARAMS: ParamSpecs = {
     max: 10_000,
     help: 'clean images per class from the train split',
   },
+  referenceModel: {
+    kind: 'integer',
+    default: 0,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    help: "id of a clean model of this project to compare with (e.g. the upstream checkpoint); 0: none. A class is then flagged only where the scanned model sends >= 3x the reference's share",
+  },
 };
 
 /** One scanner: its parameters, the engine call, and where its result goes. */
@@ -116,13 +123,21 @@ const SCANNERS: Readonly<Record<string, Scanner>> = {
     params: PROBE_PARAMS,
     metric: 'probe_top_share',
     file: 'probe.json',
-    scan: (encoder, dataset, params, context) =>
-      probeTriggerFamilies(encoder, dataset, {
-        shots: num(params, 'shots'),
-        seed: context.spec.seed,
-        signal: context.signal,
-        onProgress: progressOf(context),
-      }),
+    async scan(encoder, dataset, params, context) {
+      const path = context.spec.referenceModelPath;
+      const reference = path ? await createEncoder(await loadClipWeights(path)) : undefined;
+      try {
+        return await probeTriggerFamilies(encoder, dataset, {
+          shots: num(params, 'shots'),
+          seed: context.spec.seed,
+          ...(reference ? { reference } : {}),
+          signal: context.signal,
+          onProgress: progressOf(context),
+        });
+      } finally {
+        await reference?.dispose();
+      }
+    },
   },
 };
 
