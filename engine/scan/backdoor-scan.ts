@@ -12,6 +12,7 @@ import { anomalyIndices, OUTLIER_THRESHOLD } from './anomaly-index.js';
 import { budgetLadder, meanOverLevels } from './budget-sweep.js';
 import { classChunks, measureProbe, type ScanPositive } from './class-probe.js';
 import { applyClipped, invertUniversalTrigger } from './universal-inversion.js';
+import type { ScanProgress } from './scan-progress.js';
 
 export { SCAN_POSITIVES, type ScanPositive } from './class-probe.js';
 
@@ -45,11 +46,7 @@ export interface ScanOptions {
   readonly templates?: readonly string[];
   readonly executor?: TrainingExecutorKind;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: {
-    readonly done: number;
-    readonly total: number;
-    readonly etaMs: number;
-  }) => void;
+  readonly onProgress?: (p: ScanProgress) => void;
 }
 
 /** Default settings (docs/scanning.md: budgets 4, 8, 16, 32 / 255 RMS, 5 steps each). */

@@ -15,6 +15,7 @@ import {
   type ProbeDecision,
 } from './probe-decision.js';
 import { DEFAULT_PROBES, type ProbeSpec } from './probe-ladder.js';
+import type { ScanProgress } from './scan-progress.js';
 
 /**
  * Family probe: a black-box scan for backdoors whose trigger is an instance of a known family. Clean images
@@ -36,11 +37,7 @@ export interface FamilyProbeOptions {
   readonly reference?: ClipEncoder;
   readonly batchSize?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: {
-    readonly done: number;
-    readonly total: number;
-    readonly etaMs: number;
-  }) => void;
+  readonly onProgress?: (p: ScanProgress) => void;
 }
 
 export const FAMILY_PROBE_DEFAULTS = { shots: 16 } as const;

@@ -5,6 +5,7 @@ import type { Dataset } from '../../../engine/datasets/dataset.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import { RADIUS_MODES, type RadiusMode } from '../../../engine/defenses/cbpt/projection.js';
 import { VetbenchError } from '../../../engine/errors.js';
+import type { ScanProgress } from '../../../engine/scan/scan-progress.js';
 import {
   num,
   resolveParams,
@@ -97,7 +98,7 @@ interface Scanner {
 
 const progressOf =
   (context: JobContext) =>
-  (p: { readonly done: number; readonly total: number; readonly etaMs: number }): void =>
+  (p: ScanProgress): void =>
     context.progress({ epoch: 0, step: p.done, total: p.total, etaMs: p.etaMs });
 
 const SCANNERS: Readonly<Record<string, Scanner>> = {
