@@ -22,6 +22,7 @@ import { REPORT_PAGE } from '../../electron/report/pdf-renderer.js';
 import { importDatasetInto, importModelInto } from '../../electron/store/imports.js';
 import { ProjectStore } from '../../electron/store/project-store.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
+import { hasCommand } from '../helpers/system-tools.js';
 
 const PDF_BYTES = Buffer.from('%PDF-1.7 printed by the fake window');
 
@@ -280,6 +281,10 @@ describe('exportReport prints with the injected PDF renderer', () => {
     // script: the app's window has `javascript: false`, and the page-number footer is Chromium's own template.
     if (!existsSync(chromiumPath())) {
       console.warn(`skipped: ${chromiumPath()} is missing (apt-get install chromium)`);
+      ctx.skip();
+    }
+    if (!hasCommand('pdftotext')) {
+      console.warn('skipped: pdftotext is missing (apt-get install poppler-utils)');
       ctx.skip();
     }
     expect(reportHtml).toBeDefined();

@@ -9,6 +9,7 @@ import { importDatasetInto, importModelInto } from '../../electron/store/imports
 import { ProjectStore } from '../../electron/store/project-store.js';
 import { chromiumPath } from '../../electron/report/pdf.js';
 import { FIXTURE_DIR } from '../helpers/compare.js';
+import { hasCommand } from '../helpers/system-tools.js';
 
 const MODEL = `${FIXTURE_DIR}model.safetensors`;
 
@@ -116,6 +117,10 @@ describe('vetbench report', () => {
   it('renders a PDF with Chromium whose pages convert to PNG', async (ctx) => {
     if (!existsSync(chromiumPath())) {
       console.warn(`skipped: ${chromiumPath()} is missing (apt-get install chromium)`);
+      ctx.skip();
+    }
+    if (!hasCommand('pdftoppm')) {
+      console.warn('skipped: pdftoppm is missing (apt-get install poppler-utils)');
       ctx.skip();
     }
     const out = join(dir, 'report.pdf');
