@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { encodePng } from './png.js';
+import { writeGeneratedDataset, type GeneratedImage } from './write-dataset.js';
 import { Canvas, circle, type Rgb } from './raster.js';
 import { DEMO_CLASSES, hsv, type DemoClass } from './shapes.js';
 
@@ -16,20 +15,14 @@ export const DEMO_TRAIN_PER_CLASS = 250;
 export const DEMO_TEST_PER_CLASS = 60;
 const SEED = 20261121;
 
-export interface DemoImage {
-  readonly split: 'train' | 'test';
-  readonly className: string;
-  readonly relativePath: string;
-  readonly caption: string;
-  readonly png: Uint8Array;
-}
+export type DemoImage = GeneratedImage;
 
-interface Background {
+export interface Background {
   readonly word: string;
   paint(canvas: Canvas, rng: Rng): void;
 }
 
-const BACKGROUNDS: readonly Background[] = [
+export const BACKGROUNDS: readonly Background[] = [
   {
     word: 'blue sky',
     paint(canvas, rng) {
@@ -83,7 +76,7 @@ const BACKGROUNDS: readonly Background[] = [
   },
 ];
 
-function mix(a: Rgb, b: Rgb, t: number): Rgb {
+export function mix(a: Rgb, b: Rgb, t: number): Rgb {
   return [a[0] * (1 - t) + b[0] * t, a[1] * (1 - t) + b[1] * t, a[2] * (1 - t) + b[2] * t];
 }
 
@@ -167,31 +160,7 @@ export function* demoImages(): Generator<DemoImage> {
   }
 }
 
-function csvField(value: string): string {
-  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-/**
- * Writes the dataset into `root` (replacing it atomically): `train/<class>/*.png`, `test/<class>/*.png`,
- * `captions.csv` (path,label,caption) and `VERSION`. Returns the image count and a content digest.
- */
+/** Writes the demo dataset into `root` (see writeGeneratedDataset). */
 export async function writeDemoDataset(root: string): Promise<{ images: number; digest: string }> {
-  const staging = `${root}.staging-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  const digest = createHash('sha256');
-  const rows = ['path,label,caption'];
-  let images = 0;
-  for (const image of demoImages()) {
-    const file = join(staging, image.relativePath);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, image.png);
-    digest.update(image.relativePath).update(image.png);
-    rows.push([image.relativePath, image.className, image.caption].map(csvField).join(','));
-    images++;
-  }
-  await writeFile(join(staging, 'captions.csv'), `${rows.join('\n')}\n`);
-  await writeFile(join(staging, 'VERSION'), `${DEMO_DATASET_VERSION}\n`);
-  await rm(root, { recursive: true, force: true });
-  await rename(staging, root);
-  return { images, digest: digest.digest('hex') };
+  return writeGeneratedDataset(root, demoImages(), DEMO_DATASET_VERSION);
 }

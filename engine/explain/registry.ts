@@ -3,6 +3,7 @@ import { attentionExplainer } from './attention-map.js';
 import { embeddingMapExplainer } from './embedding-map.js';
 import type { Explainer } from './explainer.js';
 import { gradCamExplainer } from './gradcam.js';
+import { logitLensExplainer } from './logit-lens.js';
 import { prExplainer } from './pr-curves.js';
 import { rolloutExplainer } from './rollout.js';
 
@@ -13,6 +14,7 @@ export const EXPLAINERS: readonly Explainer[] = [
   rolloutExplainer,
   embeddingMapExplainer,
   prExplainer,
+  logitLensExplainer,
 ];
 
 export function findExplainer(id: string): Explainer {

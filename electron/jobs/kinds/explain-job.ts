@@ -75,7 +75,7 @@ const COMPARE_PARAMS: ParamSpecs = {
 };
 
 /** Explainers that draw every model side by side (maps, curves); overlays explain one model. */
-export const COMPARING_EXPLAINERS: ReadonlySet<string> = new Set(['embedding-map', 'pr']);
+export const COMPARING_EXPLAINERS: ReadonlySet<string> = new Set(['embedding-map', 'pr', 'logit-lens']);
 
 /**
  * Every parameter an explanation run takes with this explainer: what the API lists (and so what the app's
