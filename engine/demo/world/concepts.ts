@@ -65,14 +65,6 @@ function regular(points: number, radius = 1, rotation = -Math.PI / 2): Point[] {
   });
 }
 
-function starPoints(points: number, inner: number): Point[] {
-  return Array.from({ length: points * 2 }, (_, i) => {
-    const r = i % 2 === 0 ? 1 : inner;
-    const a = (Math.PI * i) / points - Math.PI / 2;
-    return [r * Math.cos(a), r * Math.sin(a)] as const;
-  });
-}
-
 /** A thick segment from a to b (a capsule). */
 function segment(ax: number, ay: number, bx: number, by: number, width: number): Inside {
   const dx = bx - ax;

@@ -68,7 +68,7 @@ async function modelPredictions(images: HostTensor): Promise<number[]> {
 }
 
 describe('logit lens', () => {
-  it('the read-out after the last block is the model's own prediction', async () => {
+  it("the read-out after the last block is the model's own prediction", async () => {
     const encoder = await createEncoder(weights);
     const plane = (pixels01.shape[2] as number) * (pixels01.shape[3] as number);
     const cls = (
