@@ -12,6 +12,49 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Layers (ARCHITECTURE.md): imports point down only. The science never reaches the app, the worker never
+  // the CLI, the renderer only the API contract and client (its .svelte files: test/renderer/layering.test.ts).
+  {
+    files: ['engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/electron/**', '**/renderer/**', 'electron'],
+              message: 'engine/ imports neither electron/ nor renderer/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['electron/jobs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/cli/**'], message: 'The job layer does not import the CLI.' }] },
+      ],
+    },
+  },
+  {
+    files: ['renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(engine|electron/(store|jobs|cli|report))/|(^|/)electron/app/(?!bridge\\.js$)',
+              message: 'The renderer talks only to the API contract and client (electron/api/).',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },

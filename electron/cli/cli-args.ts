@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import type { Dataset } from '../../engine/datasets/dataset.js';
 import { VetbenchError } from '../../engine/errors.js';
 import { parseParamPairs, resolveParams } from '../../engine/methods/params.js';
 import { findTriggerFamily, TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
@@ -7,20 +6,7 @@ import { loadTrigger } from '../../engine/triggers/trigger-file.js';
 import type { Trigger } from '../../engine/triggers/trigger.js';
 
 /** A class given by name (prompt name or folder) to its index, or an error listing the classes. */
-export function classIndex(dataset: Dataset, name: string): number {
-  const wanted = name.trim().toLowerCase();
-  const i = dataset.classes.findIndex(
-    (c) => c.name.toLowerCase() === wanted || c.folder.toLowerCase() === wanted,
-  );
-  if (i < 0) {
-    throw new VetbenchError(
-      'unknown-class',
-      `the dataset has no class '${name}'`,
-      `Use one of: ${dataset.classes.map((c) => c.name).join(', ')}.`,
-    );
-  }
-  return i;
-}
+export { classIndex } from '../../engine/datasets/class-index.js';
 
 export function seedOption(value: string | undefined, fallback = 0): number {
   if (value === undefined) return fallback;

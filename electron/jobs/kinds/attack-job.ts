@@ -15,7 +15,7 @@ import { cocoopClassifier } from '../../../engine/prompts/cocoop-classifier.js';
 import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
 import { imageKeyOnly, textKeyOnly } from '../../../engine/triggers/dual-key.js';
 import { saveTrigger } from '../../../engine/triggers/trigger-file.js';
-import { classIndex } from '../../cli/cli-args.js';
+import { classIndex } from '../../../engine/datasets/class-index.js';
 import type { JobContext, JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { trainingProgress } from '../training-progress.js';

@@ -14,7 +14,7 @@ import {
 import { num, resolveParams, type ParamSpecs } from '../../../engine/methods/params.js';
 import { DEFENSES, findDefense } from '../../../engine/methods/registry.js';
 import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
-import { classIndex } from '../../cli/cli-args.js';
+import { classIndex } from '../../../engine/datasets/class-index.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { trainingProgress } from '../training-progress.js';

@@ -15,7 +15,7 @@ import { linearHeadClassifier } from '../../../engine/eval/linear-head-classifie
 import { bool, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
 import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
 import { loadPromptFile, type PromptFile } from '../../../engine/prompts/prompt-file.js';
-import { classIndex } from '../../cli/cli-args.js';
+import { classIndex } from '../../../engine/datasets/class-index.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { triggerOfJob } from './load-trigger.js';

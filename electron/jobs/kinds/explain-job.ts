@@ -14,7 +14,7 @@ import { EXPLAINERS, findExplainer } from '../../../engine/explain/registry.js';
 import { sampleExplainImages } from '../../../engine/explain/sample-images.js';
 import { bool, num, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
 import { encodeNpy } from '../../../engine/tensor/npy.js';
-import { classIndex } from '../../cli/cli-args.js';
+import { classIndex } from '../../../engine/datasets/class-index.js';
 import type { JobContext, JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { triggerOfJob } from './load-trigger.js';
