@@ -3,6 +3,7 @@ import { initTfBackend, type BackendReport, type TfBackendChoice } from './tenso
 import { onnxRuntimeInfo, type OnnxRuntimeInfo } from './onnx/session.js';
 import { packageVersion as versionOf, vetbenchVersion } from './paths.js';
 import { parseTrainingExecutor, TRAIN_EXECUTOR_ENV } from './train/create-trainer.js';
+import { engineConfig } from './config.js';
 
 /** Which executor does each kind of work, and why (shown by `vetbench info`, recorded in run provenance). */
 export interface WorkRouting {
@@ -28,7 +29,7 @@ export async function runtimeInfo(forced?: TfBackendChoice): Promise<RuntimeInfo
   const tfjs = await initTfBackend(forced);
   const onnx = await onnxRuntimeInfo(true);
   const onnxProvider = onnx.providers[0] ?? 'cpu';
-  const envExecutor = process.env[TRAIN_EXECUTOR_ENV];
+  const envExecutor = engineConfig().trainExecutor;
   const trainExecutor = envExecutor ? parseTrainingExecutor(envExecutor, TRAIN_EXECUTOR_ENV) : 'onnx';
   const routing: WorkRouting[] = [
     {

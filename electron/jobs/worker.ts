@@ -4,6 +4,7 @@
  * aborts the job's AbortSignal: the engine stops at the next step and its last epoch checkpoint stays for a
  * resume. If the host disappears the worker exits at once (nobody would record its results).
  */
+import { engineConfig } from '../../engine/config.js';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadClipWeights } from '../../engine/clip/load-weights.js';
@@ -124,7 +125,7 @@ async function runJob(spec: JobSpec, port: ParentPort, abort: AbortController): 
   await port.send({
     type: 'started',
     versions: versions(),
-    executor: spec.executor ?? process.env.VETBENCH_TRAIN_EXECUTOR ?? 'onnx',
+    executor: spec.executor ?? engineConfig().trainExecutor ?? 'onnx',
   });
   try {
     const result = await findJobKind(spec.kind).run(context(spec, port, abort.signal));

@@ -5,6 +5,7 @@ import { VetbenchError } from '../errors.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { Graph } from './graph.js';
 import { toOnnxModel } from './serialize.js';
+import { engineConfig } from '../config.js';
 
 /**
  * onnxruntime-node sessions. The CPU provider always works; CUDA is used where its add-on is installed;
@@ -30,8 +31,7 @@ const require = createRequire(import.meta.url);
 const cachedInfo = new Map<boolean, Promise<OnnxRuntimeInfo>>();
 
 export function onnxThreads(): number {
-  const fromEnv = Number(process.env.VETBENCH_THREADS);
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.availableParallelism();
+  return engineConfig().threads ?? os.availableParallelism();
 }
 
 function cudaProviderPresent(): boolean {
@@ -94,7 +94,7 @@ async function detect(probeOptIn: boolean): Promise<OnnxRuntimeInfo> {
   const version = (require('onnxruntime-node/package.json') as { version: string }).version;
   const unavailable: { provider: string; reason: string }[] = [];
   const optIn: { provider: string; note: string }[] = [];
-  const forcedValue = process.env[ONNX_PROVIDERS_ENV];
+  const forcedValue = engineConfig().onnxProviders;
   if (forcedValue) {
     const providers = parseProviders(forcedValue);
     for (const p of providers) {

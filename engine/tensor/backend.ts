@@ -2,6 +2,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { VetbenchError } from '../errors.js';
 import { packageVersion } from '../paths.js';
+import { engineConfig } from '../config.js';
 
 /**
  * TF.js backend selection, best first: tfjs-node-gpu (CUDA), tfjs-node (native CPU), wasm (SIMD), cpu (pure JS).
@@ -90,7 +91,7 @@ export function parseBackendChoice(value: string, source: string): TfBackendChoi
  * that cannot start is an error, not a silent fallback.
  */
 export async function initTfBackend(forced?: TfBackendChoice): Promise<BackendReport> {
-  const envValue = process.env[BACKEND_ENV];
+  const envValue = engineConfig().tfBackend;
   const wanted = forced ?? (envValue ? parseBackendChoice(envValue, BACKEND_ENV) : undefined);
   if (current && (!wanted || current.selected === wanted)) return current;
 

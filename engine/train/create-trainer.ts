@@ -4,6 +4,7 @@ import { initTfBackend } from '../tensor/backend.js';
 import type { Objective, TrainingExecutor } from './objective.js';
 import { OnnxTrainer } from './onnx-trainer.js';
 import { TfjsTrainer } from './tfjs-trainer.js';
+import { engineConfig } from '../config.js';
 
 export type TrainingExecutorKind = 'onnx' | 'tfjs';
 /** Environment variable that picks the executor of training steps (same values as the flag). */
@@ -24,7 +25,7 @@ export async function createTrainer(
   weights: ClipWeights | null,
   kind?: TrainingExecutorKind,
 ): Promise<TrainingExecutor> {
-  const env = process.env[TRAIN_EXECUTOR_ENV];
+  const env = engineConfig().trainExecutor;
   const chosen = kind ?? (env ? parseTrainingExecutor(env, TRAIN_EXECUTOR_ENV) : 'onnx');
   if (chosen === 'tfjs') {
     await initTfBackend();
