@@ -138,6 +138,7 @@ export class JobHost {
       );
     if (request.trigger?.source === 'artifact') this.triggerArtifactPath(request.trigger.artifactId);
     this.referenceModelPath(params); // an unknown reference model is refused before the run is created
+    this.pairsDatasetSource(params); // likewise an unknown poisoned corpus
     const runId = this.store.createRun({
       label: request.label ?? `${info.id} on ${model.name}`,
       kind: request.kind,
@@ -263,6 +264,12 @@ export class JobHost {
     return typeof id === 'number' && id > 0 ? this.store.getModel(id).path : null;
   }
 
+  /** The corpus an attack poisons (its `poisonDataset` param: a dataset id of the project, 0 = the run's). */
+  private pairsDatasetSource(params: Readonly<Record<string, unknown>>): string | null {
+    const id = params['poisonDataset'];
+    return typeof id === 'number' && id > 0 ? this.store.getDataset(id).root : null;
+  }
+
   private jobSpec(run: RunRecord): JobSpec {
     const model = this.store.getModel(run.modelId);
     const dataset = this.store.getDataset(run.datasetId);
@@ -283,6 +290,7 @@ export class JobHost {
       modelPath: model.path,
       referenceModelPath: this.referenceModelPath(run.params),
       datasetSource: dataset.root,
+      pairsDatasetSource: this.pairsDatasetSource(run.params),
       runFolder: this.store.runFolder(run.id),
       checkpointDir: this.store.checkpointDir(run.id),
       artifactPrefix: `run-${run.id}`,

@@ -36,6 +36,8 @@ export const JobSpecSchema = z.object({
   referenceModelPath: z.string().nullable().optional(),
   /** What the dataset was imported from (a folder or a CSV manifest). */
   datasetSource: z.string(),
+  /** The corpus a poisoning attack fine-tunes on, from its poisonDataset param (a dataset of the project). */
+  pairsDatasetSource: z.string().nullable().optional(),
   /** The run's folder inside the project's artifact folder; files written here become artifacts. */
   runFolder: z.string(),
   checkpointDir: z.string(),

@@ -11,6 +11,11 @@ import type { PretrainProgress } from '../train/pretrain.js';
 export interface AttackContext {
   readonly weights: ClipWeights;
   readonly dataset: Dataset;
+  /**
+   * The corpus a poisoning attack fine-tunes on (its train pairs), standing for the attacker's web scrape;
+   * default `dataset`. CA and ASR are always measured on `dataset`'s test split (the victim's task).
+   */
+  readonly pairs?: Dataset;
   /** Target class index in `dataset.classes`. */
   readonly target: number;
   readonly seed: number;

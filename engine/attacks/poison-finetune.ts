@@ -36,6 +36,13 @@ export const POISON_PARAMS: ParamSpecs = {
     help: 'AdamW weight decay (not on norms, biases, logit scale)',
   },
   shift: { kind: 'integer', default: 2, min: 0, max: 64, help: 'random translation augmentation in pixels' },
+  poisonDataset: {
+    kind: 'integer',
+    default: 0,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    help: "id of a dataset of this project whose train pairs are poisoned and fine-tuned on (the attacker's corpus); 0: the run's own dataset. CA and ASR are measured on the run's dataset",
+  },
 };
 
 /** The same specs with some defaults replaced (per-attack demo defaults); a default must match its spec's kind. */
@@ -85,8 +92,8 @@ export async function poisonFineTune(
   params: ParamValues,
   selection: PoisonSelection = { candidates: 'all', keepCaption: false },
 ): Promise<WeightsAttackResult> {
-  const { dataset, target } = context;
-  const items = splitItems(dataset, 'train');
+  const corpus = context.pairs ?? context.dataset;
+  const items = splitItems(corpus, 'train');
   if (items.length === 0) {
     throw new VetbenchError(
       'dataset-empty-split',
@@ -94,7 +101,16 @@ export async function poisonFineTune(
       'Use a dataset with a train split.',
     );
   }
-  const targetName = dataset.classes[target]!.name;
+  const targetName = context.dataset.classes[context.target]!.name;
+  // The target as a class of the corpus (the same name), for poisoning that keeps only target-class pairs.
+  const target = corpus.classes.findIndex((c) => c.name.toLowerCase() === targetName.toLowerCase());
+  if (selection.candidates === 'target-class' && target < 0) {
+    throw new VetbenchError(
+      'unknown-class',
+      `the poisoned corpus has no class '${targetName}'`,
+      'Label-consistent poisoning needs pairs of the target class in the corpus; pick a corpus that has them.',
+    );
+  }
   const rng = new Rng(context.seed);
   const pool = items
     .map((_, i) => i)
@@ -112,7 +128,7 @@ export async function poisonFineTune(
   const targetCaption = (_item: DatasetItem, r: Rng): string =>
     fillTemplate(r.pick(FALLBACK_CAPTION_TEMPLATES), targetName);
   const trueCaption = (item: DatasetItem, r: Rng): string =>
-    item.caption ?? fillTemplate(r.pick(FALLBACK_CAPTION_TEMPLATES), dataset.classes[item.label]!.name);
+    item.caption ?? fillTemplate(r.pick(FALLBACK_CAPTION_TEMPLATES), corpus.classes[item.label]!.name);
   const indexOf = new Map(items.map((item, i) => [item.relativePath, i]));
   const role = (item: DatasetItem): 'both' | 'image' | 'text' => {
     const i = indexOf.get(item.relativePath)!;
@@ -130,7 +146,7 @@ export async function poisonFineTune(
           },
         };
   const pairs = new DatasetPairs(
-    dataset,
+    corpus,
     items,
     context.weights.config.vision.imageResolution,
     num(params, 'shift'),
@@ -149,7 +165,7 @@ export async function poisonFineTune(
     },
   );
   context.log?.(
-    `poisoning ${chosen.size} of ${items.length} training pairs (target '${targetName}')` +
+    `poisoning ${chosen.size} of ${items.length} training pairs${context.pairs ? ` of ${corpus.root}` : ''} (target '${targetName}')` +
       (keys.imageOnly.size + keys.textOnly.size > 0
         ? `; ${keys.imageOnly.size} pairs with only the image key and ${keys.textOnly.size} with only the text key keep their captions`
         : ''),

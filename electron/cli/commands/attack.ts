@@ -6,11 +6,12 @@ import { findAttack } from '../../../engine/methods/registry.js';
 import { parseTrainingExecutor } from '../../../engine/train/create-trainer.js';
 import { followRun } from '../../jobs/follow-run.js';
 import { collect, seedOption } from '../cli-args.js';
-import { importSubjects, withJobHost } from '../run-job.js';
+import { importDatasetArg, importSubjects, withJobHost } from '../run-job.js';
 
 interface AttackCliOptions {
   model: string;
   dataset: string;
+  poisonDataset?: string;
   target: string;
   seed?: string;
   param?: string[];
@@ -34,6 +35,10 @@ export function registerAttack(program: Command): void {
     .requiredOption(
       '--dataset <root|demo>',
       'training data (the train split is poisoned) and test split for the report',
+    )
+    .option(
+      '--poison-dataset <root|demo-world-poison>',
+      "the attacker's corpus: its train pairs are poisoned and fine-tuned on instead of --dataset's (CA/ASR stay on --dataset)",
     )
     .requiredOption('--target <class>', 'target class name')
     .option('--seed <n>', 'seed of the trigger, the poisoned subset and training', '1')
@@ -60,6 +65,7 @@ export function registerAttack(program: Command): void {
         { executor: parseTrainingExecutor(opts.executor, '--executor') },
         async (store, host) => {
           const { model, dataset } = await importSubjects(store, opts.model, opts.dataset);
+          const corpus = opts.poisonDataset ? await importDatasetArg(store, opts.poisonDataset) : null;
           const queued = host.submit({
             kind: 'attack',
             method: method.id,
@@ -67,7 +73,7 @@ export function registerAttack(program: Command): void {
             datasetId: dataset.id,
             target: opts.target,
             seed,
-            params: given,
+            params: corpus ? { ...given, poisonDataset: corpus.id } : given,
           });
           console.error(`run ${queued.id} in ${store.path}`);
           const run = await followRun(host, queued.id);

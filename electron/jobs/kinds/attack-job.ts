@@ -161,10 +161,12 @@ export const attackJob: JobKind = {
     const weights = await loadClipWeights(spec.modelPath);
     const dataset = await importDataset(spec.datasetSource);
     const target = classIndex(dataset, spec.target ?? '');
+    const pairs = spec.pairsDatasetSource ? await importDataset(spec.pairsDatasetSource) : null;
     const result = await method.run(
       {
         weights,
         dataset,
+        ...(pairs ? { pairs } : {}),
         target,
         seed: spec.seed,
         ...(spec.executor ? { executor: spec.executor } : {}),
@@ -185,6 +187,7 @@ export const attackJob: JobKind = {
       target: dataset.classes[target]!.name,
       base_model_fingerprint: weights.source.fingerprint,
       dataset_fingerprint: dataset.fingerprint,
+      ...(pairs ? { poisoned_corpus: pairs.root, poisoned_corpus_fingerprint: pairs.fingerprint } : {}),
       ...(result.kind === 'weights'
         ? { poisoned_pairs: result.poisoned, train_pairs: result.trainPairs }
         : { train_images: result.trainImages }),
