@@ -6,6 +6,7 @@ import type { HostTensor } from '../tensor/host-tensor.js';
 import type { Trigger } from '../triggers/trigger.js';
 import type { TrainingExecutorKind } from '../train/create-trainer.js';
 import type { PretrainProgress } from '../train/pretrain.js';
+import type { CheckpointSaved } from '../train/checkpoint-saved.js';
 
 /** What every attack gets: the model to backdoor, the data, the target class and the run's controls. */
 export interface AttackContext {
@@ -23,6 +24,7 @@ export interface AttackContext {
   readonly checkpointDir?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: PretrainProgress) => void;
+  readonly onCheckpoint?: (c: CheckpointSaved) => void;
   readonly log?: (line: string) => void;
 }
 

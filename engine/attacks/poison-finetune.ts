@@ -181,6 +181,7 @@ export async function poisonFineTune(
     ...(context.checkpointDir ? { checkpointDir: context.checkpointDir } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     ...(context.onProgress ? { onProgress: context.onProgress } : {}),
+    ...(context.onCheckpoint ? { onCheckpoint: context.onCheckpoint } : {}),
   });
   return {
     kind: 'weights',

@@ -3,6 +3,7 @@ import type { Dataset } from '../datasets/dataset.js';
 import type { ParamSpecs, ParamValues } from '../methods/params.js';
 import type { NewPromptFile } from '../prompts/prompt-file.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
+import type { CheckpointSaved } from '../train/checkpoint-saved.js';
 import type { TrainingExecutorKind } from '../train/create-trainer.js';
 
 /** Progress of an epoch-based method, for the run monitor (ETA) and the job host. */
@@ -30,6 +31,8 @@ export interface DefenseContext {
   readonly checkpointDir?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: MethodProgress) => void;
+  /** Called once a checkpoint is complete on disk (the job layer records it; nothing polls files). */
+  readonly onCheckpoint?: (c: CheckpointSaved) => void;
   /** One point of a metric series (e.g. `loss`, `ce`, `fr` per epoch). */
   readonly onMetric?: (series: string, step: number, value: number) => void;
   readonly log?: (line: string) => void;

@@ -9,6 +9,7 @@ import { VetbenchError } from '../errors.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { clipTrainableTensors, contrastiveObjective, trainedToCanonical } from './contrastive-objective.js';
+import type { CheckpointSaved } from './checkpoint-saved.js';
 import { createTrainer, type TrainingExecutorKind } from './create-trainer.js';
 import { AdamW, excludedFromDecay, type OptimizerState } from './optimizers.js';
 import { warmupCosine } from './schedules.js';
@@ -31,6 +32,8 @@ export interface PretrainOptions {
   readonly checkpointDir?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: PretrainProgress) => void;
+  /** Called once an epoch's checkpoint is complete on disk. */
+  readonly onCheckpoint?: (c: CheckpointSaved) => void;
   readonly onEpoch?: (e: { epoch: number; meanLoss: number }) => void | Promise<void>;
 }
 
@@ -222,6 +225,7 @@ export async function pretrainClip(
             seed: options.seed,
           },
         });
+        options.onCheckpoint?.({ step, epoch: epoch + 1 });
       }
       await options.onEpoch?.({ epoch, meanLoss: lossSum / batchesPerEpoch });
     }

@@ -18,7 +18,7 @@ import { saveTrigger } from '../../../engine/triggers/trigger-file.js';
 import { classIndex } from '../../../engine/datasets/class-index.js';
 import type { JobContext, JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
-import { trainingProgress } from '../training-progress.js';
+import { trainingCallbacks } from '../training-progress.js';
 
 /** The report of an attack run (report.json), as `vetbench attack` writes it beside --out. */
 export interface AttackReport {
@@ -173,7 +173,7 @@ export const attackJob: JobKind = {
         checkpointDir: spec.checkpointDir,
         signal: context.signal,
         log: (line) => context.log(line),
-        onProgress: trainingProgress(context),
+        ...trainingCallbacks(context),
       },
       params,
     );

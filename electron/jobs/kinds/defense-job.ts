@@ -17,7 +17,7 @@ import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
 import { classIndex } from '../../../engine/datasets/class-index.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
-import { trainingProgress } from '../training-progress.js';
+import { trainingCallbacks } from '../training-progress.js';
 import { triggerOfJob } from './load-trigger.js';
 
 /** Clean images per class the defense trains on; a job parameter beside the method's own. */
@@ -73,7 +73,7 @@ export const defenseJob: JobKind = {
         checkpointDir: spec.checkpointDir,
         signal: context.signal,
         log: (line) => context.log(line),
-        onProgress: trainingProgress(context),
+        ...trainingCallbacks(context),
         onMetric: (series, step, value) => context.metric(series, step, value),
       },
       params,

@@ -13,7 +13,6 @@ import { DatasetPairs } from '../../../engine/train/dataset-pairs.js';
 import { pretrainClip } from '../../../engine/train/pretrain.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
-import { checkpointStep } from '../training-progress.js';
 
 /** The one pretraining method: CLIP's symmetric contrastive loss over every weight. */
 export const CONTRASTIVE_METHOD = 'contrastive';
@@ -130,12 +129,8 @@ export const pretrainJob: JobKind = {
         context.metric('loss', p.step, p.loss);
         context.progress({ epoch: p.epoch, step: p.step, total: p.totalSteps, etaMs: p.etaMs, loss: p.loss });
       },
-      onEpoch: ({ epoch, meanLoss }) => {
-        context.metric('epoch_loss', epoch + 1, meanLoss);
-        // The engine wrote this epoch's checkpoint before calling back.
-        const step = checkpointStep(spec.checkpointDir);
-        if (step !== null) context.checkpoint(step);
-      },
+      onCheckpoint: (c) => context.checkpoint(c.step),
+      onEpoch: ({ epoch, meanLoss }) => context.metric('epoch_loss', epoch + 1, meanLoss),
     });
     if (result.resumedFromStep > 0)
       context.log(`resumed from the checkpoint at step ${result.resumedFromStep}`);

@@ -138,6 +138,7 @@ export async function runEpochLoop(context: DefenseContext, spec: EpochLoopSpec)
         optimizer: { kind: optimizerState.kind, step: optimizerState.step },
         epochMetrics,
       });
+      context.onCheckpoint?.({ step, epoch: epoch + 1 });
     }
   }
   return { vars, epochMetrics, steps: step, resumedFromStep, wallMs: Date.now() - started };

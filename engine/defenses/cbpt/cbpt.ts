@@ -289,6 +289,7 @@ async function runCbpt(context: DefenseContext, params: ParamValues): Promise<De
             identity,
           },
         });
+        context.onCheckpoint?.({ step, epoch: epoch + 1 });
       }
     }
     return {

@@ -287,6 +287,7 @@ async function runRvpt(
           runKey,
           elapsedMs: elapsedBefore + Date.now() - started,
         });
+        context.onCheckpoint?.({ step, epoch: epoch + 1 });
       }
     }
   } finally {
