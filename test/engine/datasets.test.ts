@@ -12,8 +12,9 @@ import { importDataset } from '../../engine/datasets/import-dataset.js';
 import { sniffImageFormat } from '../../engine/datasets/image-format.js';
 import { VetbenchError } from '../../engine/errors.js';
 import { Rng } from '../../engine/util/rng.js';
+import { sharedPath } from '../helpers/shared-folder.js';
 
-const CALTECH = '/work/shared/datasets/caltech101-subset';
+const CALTECH = sharedPath('datasets', 'caltech101-subset');
 
 type Format = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif';
 
