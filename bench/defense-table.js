@@ -20,7 +20,7 @@
  * replace the old row) and PREFIX.md (the whole table). Plain ESM JavaScript on purpose: it runs the compiled
  * engine in dist/ (`npm run build` first).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,7 @@ for (const attack of attackIds) {
 
 // Merge: a row of the same dataset/attack/defense/shots/params replaces the old one.
 const jsonPath = `${args.out}.json`;
+mkdirSync(dirname(jsonPath), { recursive: true });
 /** @param {any} r */
 const keyOf = (r) =>
   JSON.stringify([r.dataset, r.attack, r.attack_model_fingerprint, r.defense, r.shots, r.params]);
