@@ -39,6 +39,7 @@ for (const attack of args.attacks.split(',')) {
   const report = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
   rows.set(attack, {
     attack,
+    bench_command: `npm run build && nice -n 10 node bench/attacks-demo.js --attacks ${attack}`,
     command: `node bin/vetbench.js attack ${attack} --model demo --dataset demo --target banana --seed 1 --out .vetbench-cache/demo-attacks/${attack}.safetensors`,
     params: report.provenance.params,
     seed: report.provenance.seed,
@@ -61,7 +62,8 @@ const md = [
   '# Attacks on the demo model (bench/attacks-demo.js)',
   '',
   'Built-in demo CLIP and dataset, target banana, seed 1, each attack at its demo defaults (`vetbench methods`);',
-  'test split of 720 images, ASR over the 660 non-banana images. Command of each row in attacks-demo.json.',
+  'test split of 720 images, ASR over the 660 non-banana images. Each row: `npm run build && nice -n 10 node',
+  'bench/attacks-demo.js --attacks <attack>`, which runs the `vetbench attack` command recorded in attacks-demo.json.',
   '',
   '| attack | CA before | CA | ASR | asr_all | PA | one key only (image / text) | wall | date |',
   '| ------ | --------- | -- | --- | ------- | -- | --------------------------- | ---- | ---- |',
