@@ -2,7 +2,7 @@
 // each attack's demo defaults, on a class-balanced subset so every attack takes minutes, and records CA/ASR per
 // attack in bench/results/attacks-cifar10.{json,md}. Every attack is one `vetbench attack` command.
 // Usage: npm run build && nice -n 10 node bench/attacks-cifar10.js [--attacks blended,sig,...]
-//   [--model W] [--train-per-class N] [--test-per-class M] [--target truck] [--keep DIR]
+//   [--model W (default .vetbench-cache/cifar10/clip-cifar10-tiny.safetensors)] [--train-per-class N] [--test-per-class M] [--target truck] [--keep DIR]
 // --keep DIR writes the subset and the backdoored models into DIR (kept for bench/defense-table.js) instead of a
 // temporary folder.
 import { execFileSync } from 'node:child_process';
@@ -17,11 +17,12 @@ import {
 } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CIFAR10_MODEL } from './bench-cache.js';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const root = new URL('..', import.meta.url).pathname;
-const model = arg('--model', '/work/artifacts/cifar10/clip-cifar10-tiny.safetensors');
+const model = arg('--model', CIFAR10_MODEL);
 const source = arg('--dataset', join(root, '..', 'shared', 'datasets', 'cifar10'));
 const trainPerClass = Number(arg('--train-per-class', '300'));
 const testPerClass = Number(arg('--test-per-class', '100'));
@@ -32,8 +33,13 @@ const attacks = arg('--attacks', ALL_ATTACKS).split(',');
 const extra = { trojvqa: ['--param', 'guideText=This is a photo of a {}.'] };
 
 if (!existsSync(model)) {
-  console.error(`no CIFAR-10 model at ${model}: run bench/pretrain-cifar10.js first (or pass --model)`);
-  process.exit(2);
+  if (model !== CIFAR10_MODEL) {
+    console.error(`no CIFAR-10 model at ${model}: run bench/pretrain-cifar10.js first (or pass --model)`);
+    process.exit(2);
+  }
+  // The default model is made first (bench/pretrain-cifar10.js keeps it in the cache folder; about 25 min).
+  console.log(`${model} is missing: running bench/pretrain-cifar10.js first`);
+  execFileSync(process.execPath, [join(root, 'bench', 'pretrain-cifar10.js')], { stdio: 'inherit' });
 }
 const keep = arg('--keep', undefined);
 if (keep) mkdirSync(keep, { recursive: true });

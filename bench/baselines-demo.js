@@ -2,11 +2,12 @@
 // after, K shots per class, one row per attack x method x seed, appended as JSON lines to --out.
 //
 //   npm run build && node bench/baselines-demo.js --attacks sig,blended --methods linear-probe,finetune,cleanclip \
-//     [--seeds 1,2,3] [--shots 16] [--models /work/artifacts/demo-attacks] [--param finetune.lr=1e-4 ...] \
+//     [--seeds 1,2,3] [--shots 16] [--models DIR (default .vetbench-cache/demo-attacks)] [--param finetune.lr=1e-4 ...] \
 //     [--out bench/results/baselines-demo.jsonl]
 //   node bench/baselines-demo.js --summarize [--out FILE]   # markdown table (mean ± sd over seeds) of FILE
 //
-// Each attack <a> needs <models>/<a>.safetensors and <a>.trigger.safetensors (vetbench attack writes both);
+// Each attack <a> needs <models>/<a>.safetensors and <a>.trigger.safetensors (vetbench attack writes both; in
+// the default folder a missing one is made first, see bench/bench-cache.js);
 // the target class is read from the attack's <a>.safetensors.json report when present, else banana.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { measureBaselineOutput } from '../dist/engine/defenses/baselines/baselin
 import { resolveParams } from '../dist/engine/methods/params.js';
 import { DEFENSES, TRIGGER_FAMILIES } from '../dist/engine/methods/registry.js';
 import { loadTrigger } from '../dist/engine/triggers/trigger-file.js';
+import { DEMO_ATTACKS_DIR, ensureDemoAttack } from './bench-cache.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +27,7 @@ const { values } = parseArgs({
     methods: { type: 'string', default: 'linear-probe,finetune,cleanclip' },
     seeds: { type: 'string', default: '1' },
     shots: { type: 'string', default: '16' },
-    models: { type: 'string', default: '/work/artifacts/demo-attacks' },
+    models: { type: 'string', default: DEMO_ATTACKS_DIR },
     dataset: { type: 'string', default: 'demo' },
     param: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: 'bench/results/baselines-demo.jsonl' },
@@ -80,7 +82,7 @@ for (const p of values.param) {
 }
 
 for (const attack of list(values.attacks)) {
-  const modelPath = join(values.models, `${attack}.safetensors`);
+  const modelPath = ensureDemoAttack(attack, values.models);
   const reportPath = `${modelPath}.json`;
   const targetName = existsSync(reportPath)
     ? (JSON.parse(readFileSync(reportPath, 'utf8')).provenance?.target ?? 'banana')

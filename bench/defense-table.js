@@ -10,7 +10,8 @@
  *   node bench/defense-table.js --defenses rvpt --attacks sig,blended --seeds 1,2,3 --shots 16 --param epochs=30
  *
  * Options: --defenses a,b (default: all), --attacks a,b (default: every attack in --attack-dir),
- * --attack-dir DIR (default /work/artifacts/demo-attacks, or $VETBENCH_DEMO_ATTACKS), --dataset demo|ROOT,
+ * --attack-dir DIR (default .vetbench-cache/demo-attacks, or $VETBENCH_DEMO_ATTACKS; there, the models of
+ * --attacks that are missing are made first with `vetbench attack`, see bench/bench-cache.js), --dataset demo|ROOT,
  * --seeds 1,2,3, --shots 16, --param k=v (repeatable, applied to every defense that declares k),
  * --target CLASS, --out PREFIX (default bench/results/defense-table), --merge FILE.json (repeatable: run nothing,
  * merge the rows of tables written elsewhere, e.g. by runs in parallel, into PREFIX; rows of one setting with
@@ -19,11 +20,12 @@
  * replace the old row) and PREFIX.md (the whole table). Plain ESM JavaScript on purpose: it runs the compiled
  * engine in dist/ (`npm run build` first).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEMO_ATTACKS_DIR, ensureDemoAttack } from './bench-cache.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist', 'engine');
@@ -34,10 +36,7 @@ const { values: args } = parseArgs({
   options: {
     defenses: { type: 'string' },
     attacks: { type: 'string' },
-    'attack-dir': {
-      type: 'string',
-      default: process.env.VETBENCH_DEMO_ATTACKS ?? '/work/artifacts/demo-attacks',
-    },
+    'attack-dir': { type: 'string', default: DEMO_ATTACKS_DIR },
     dataset: { type: 'string', default: 'demo' },
     seeds: { type: 'string', default: '1,2,3' },
     shots: { type: 'string', default: '16' },
@@ -62,7 +61,7 @@ const attackIds = args.merge.length
   ? []
   : args.attacks
     ? args.attacks.split(',')
-    : readdirSync(attackDir)
+    : (existsSync(attackDir) ? readdirSync(attackDir) : [])
         .filter((f) => f.endsWith('.trigger.safetensors'))
         .map((f) => f.replace(/\.trigger\.safetensors$/, ''))
         .filter((id) => existsSync(join(attackDir, `${id}.safetensors`)))
@@ -95,7 +94,7 @@ function targetOf(attack) {
 
 const rows = args.merge.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')).rows);
 for (const attack of attackIds) {
-  const weights = await loadClipWeights(join(attackDir, `${attack}.safetensors`));
+  const weights = await loadClipWeights(ensureDemoAttack(attack, attackDir));
   const trigger = await loadTrigger(join(attackDir, `${attack}.trigger.safetensors`), TRIGGER_FAMILIES, {
     resolution: weights.config.vision.imageResolution,
   });
@@ -157,6 +156,7 @@ for (const attack of attackIds) {
 
 // Merge: a row of the same dataset/attack/defense/shots/params replaces the old one.
 const jsonPath = `${args.out}.json`;
+mkdirSync(dirname(jsonPath), { recursive: true });
 /** @param {any} r */
 const keyOf = (r) =>
   JSON.stringify([r.dataset, r.attack, r.attack_model_fingerprint, r.defense, r.shots, r.params]);

@@ -1,16 +1,19 @@
 // Trains the demo model's tiny configuration on CIFAR-10 photographs (../shared/datasets/cifar10, not
-// committed) and records zero-shot accuracy and time in bench/results/pretrain-cifar10.{json,md}.
+// committed) into .vetbench-cache/cifar10/ and records zero-shot accuracy and time in bench/results/pretrain-cifar10.{json,md}.
 // Usage: npm run build && node bench/pretrain-cifar10.js [--epochs N]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CIFAR10_MODEL } from './bench-cache.js';
 
 const args = process.argv.slice(2);
 const epochs = args.includes('--epochs') ? args[args.indexOf('--epochs') + 1] : '5';
 const root = new URL('..', import.meta.url).pathname;
 const dataset = join(root, '..', 'shared', 'datasets', 'cifar10');
-const out = join(mkdtempSync(join(tmpdir(), 'vetbench-cifar-')), 'clip-cifar10-tiny.safetensors');
+// Kept in the repository's cache folder: bench/attacks-cifar10.js attacks it.
+const out = CIFAR10_MODEL;
+mkdirSync(dirname(out), { recursive: true });
 const bin = join(root, 'bin', 'vetbench.js');
 const load = loadavg()[0];
 const started = Date.now();

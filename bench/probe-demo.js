@@ -4,7 +4,7 @@
 //     [--clean-seeds 1,...,8] [--models demo,sig,...] [--shots 16] [--target banana]
 //     [--dataset demo|ROOT] [--attack-dir DIR] [--clean-model FILE] [--reference FILE|demo]
 // Models: demo (the clean model: the built-in one, or --clean-model) and the backdoored models in --attack-dir
-// (default $VETBENCH_DEMO_ATTACKS or /work/artifacts/demo-attacks). The seed picks both the clean sample and
+// (default $VETBENCH_DEMO_ATTACKS or .vetbench-cache/demo-attacks, missing models made first). The seed picks both the clean sample and
 // the probes' random trigger instances. --reference compares every model with that clean model (the
 // built-in demo model for 'demo'): a class is flagged only where the model sends >= 3x the reference's share.
 import { writeFile } from 'node:fs/promises';

@@ -5,7 +5,7 @@
 // --reference: also scan a clean model of the family with the same seed (same sample) and score each class by
 // its margin on the suspect minus its margin on the reference (field `differential`; an experiment, not the
 // scanner's rule: docs/scanning.md, "Tried and not kept").
-// Models: demo (clean) and the backdoored demo models in $VETBENCH_DEMO_ATTACKS (default /work/artifacts/demo-attacks).
+// Models: demo (clean) and the backdoored demo models in $VETBENCH_DEMO_ATTACKS (default .vetbench-cache/demo-attacks; missing ones are made first).
 import { writeFile } from 'node:fs/promises';
 import { MARGIN_SPREAD_FLOOR, scanForBackdoor, SCAN_DEFAULTS } from '../dist/engine/scan/backdoor-scan.js';
 import { anomalyIndices, OUTLIER_THRESHOLD } from '../dist/engine/scan/anomaly-index.js';

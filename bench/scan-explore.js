@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Exploration for the scanner (docs/scanning.md): per class, the flips and margin of several inversions on the
 // same sample: an additive universal trigger swept over rising budgets (warm-started) and a centred patch.
-//   npm run build && nice -n 10 node bench/scan-explore.js --out F.json [--models demo,sig] [--seeds 1,2]
+//   npm run build && nice -n 10 node bench/scan-explore.js [--out F.json (default .vetbench-cache/scan-explore.json)] [--models demo,sig] [--seeds 1,2]
 import { writeFile } from 'node:fs/promises';
 import { buildZeroShotHead, DEFAULT_TEMPLATE } from '../dist/engine/clip/zero-shot.js';
 import { ImageLoader } from '../dist/engine/datasets/image-loader.js';
@@ -12,10 +12,12 @@ import { createTrainer } from '../dist/engine/train/create-trainer.js';
 import { classChunks, measureProbe } from '../dist/engine/scan/class-probe.js';
 import { applyClipped, invertUniversalTrigger } from '../dist/engine/scan/universal-inversion.js';
 import { applyPatch, centredPlacement, invertPatchTrigger } from '../dist/engine/scan/patch-inversion.js';
+import { join } from 'node:path';
+import { BENCH_CACHE } from './bench-cache.js';
 import { commandFlags, forEachModel, openDataset } from './scan-subjects.js';
 
 const flag = commandFlags();
-const out = flag('--out', '/tmp/scan-explore.json');
+const out = flag('--out', join(BENCH_CACHE, 'scan-explore.json'));
 const seeds = flag('--seeds', '1,2').split(',').map(Number);
 const models = flag('--models', 'demo,badnet,blended,wanet,sig,badclip-de').split(',');
 const shots = Number(flag('--shots', '4'));

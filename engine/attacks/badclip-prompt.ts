@@ -5,6 +5,7 @@ import { VetbenchError } from '../errors.js';
 import { normalizePixels } from '../image/preprocess.js';
 import { contextPromptText } from '../eval/image-classifier.js';
 import { bool, num, str, type ParamSpecs, type ParamValues } from '../methods/params.js';
+import { loadCheckpoint, saveCheckpoint } from '../defenses/baselines/baseline-checkpoint.js';
 import { COCOOP_TENSORS, initCocoopLearner } from '../prompts/cocoop-learner.js';
 import { cocoopObjective } from '../prompts/cocoop-objective.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
@@ -124,7 +125,7 @@ async function runBadclipPrompt(context: AttackContext, values: ParamValues): Pr
   const started = Date.now();
   const { weights, dataset, target } = context;
   const resolution = weights.config.vision.imageResolution;
-  const rng = new Rng(context.seed);
+  let rng = new Rng(context.seed);
   const sample = sampleFewShot(dataset, { shotsPerClass: num(values, 'shots'), seed: context.seed });
   const loader = new ImageLoader({ resolution, cacheBytes: 0, normalize: false });
   const loaded = await loader.load(sample.items);
@@ -166,19 +167,49 @@ async function runBadclipPrompt(context: AttackContext, values: ParamValues): Pr
   context.log?.(
     `learning a CoCoOp prompt learner (M=${m}) and a trigger on ${count} images: ${warmupEpochs} warm-up + ${epochs} epochs of ${batches} steps`,
   );
-  const trainer = await createTrainer(objective, weights, context.executor);
   const epochLosses: number[] = [];
   const totalSteps = (warmupEpochs + epochs) * batches;
   let step = 0;
   let sgdStep = 0;
+  let startEpoch = 0;
+  // End-of-epoch checkpoints (learner, trigger, SGD buffers, RNG) as the baseline defenses keep them: a
+  // cancelled or killed run resumes after its last finished epoch to the result of an uninterrupted one.
+  const signature = JSON.stringify({
+    model: weights.source.fingerprint,
+    dataset: dataset.fingerprint,
+    seed: context.seed,
+    target,
+    images: count,
+    params: values,
+  });
+  const resumed = context.checkpointDir
+    ? await loadCheckpoint(context.checkpointDir, 'badclip-prompt', signature)
+    : null;
+  if (resumed) {
+    for (const [name, t] of Object.entries(resumed.vars)) vars[name] = t;
+    optimizer.restore(resumed.optimizer);
+    rng = Rng.fromState(resumed.state.rng);
+    step = resumed.state.step;
+    startEpoch = resumed.state.epoch;
+    sgdStep = Math.max(0, startEpoch - warmupEpochs) * batches;
+    epochLosses.push(...resumed.state.epochMetrics.map((e) => e.loss!));
+    context.log?.(`badclip-prompt: resumed after epoch ${startEpoch} (step ${step}/${totalSteps})`);
+  }
+  const trainer = await createTrainer(objective, weights, context.executor);
   try {
-    for (let epoch = 0; epoch < warmupEpochs + epochs; epoch++) {
+    for (let epoch = startEpoch; epoch < warmupEpochs + epochs; epoch++) {
       const warm = epoch < warmupEpochs;
       const order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
       let sum = 0;
       for (let b = 0; b < batches; b++) {
         if (context.signal?.aborted) {
-          throw new VetbenchError('cancelled', 'the prompt attack was cancelled', 'Start the attack again.');
+          throw new VetbenchError(
+            'cancelled',
+            'the prompt attack was cancelled',
+            context.checkpointDir
+              ? `Resume it (the same checkpoint folder) to continue after epoch ${epoch}.`
+              : 'Start the attack again.',
+          );
         }
         const rows = order.slice(b * batchSize, (b + 1) * batchSize);
         const pixels = gatherRows(loaded.pixels, rows);
@@ -227,6 +258,18 @@ async function runBadclipPrompt(context: AttackContext, values: ParamValues): Pr
       }
       epochLosses.push(sum / batches);
       context.log?.(`${warm ? 'warm-up' : 'epoch'} ${epoch + 1}: loss ${(sum / batches).toFixed(4)}`);
+      if (context.checkpointDir) {
+        const optimizerState = optimizer.state();
+        await saveCheckpoint(context.checkpointDir, vars, optimizerState, {
+          method: 'badclip-prompt',
+          signature,
+          epoch: epoch + 1,
+          step,
+          rng: rng.state(),
+          optimizer: { kind: optimizerState.kind, step: optimizerState.step },
+          epochMetrics: epochLosses.map((loss) => ({ loss })),
+        });
+      }
     }
   } finally {
     await trainer.dispose();

@@ -1,3 +1,5 @@
+import { VetbenchError } from '../errors.js';
+
 export interface CsvRow {
   /** 1-based line where the row starts, for messages. */
   readonly line: number;
@@ -7,9 +9,10 @@ export interface CsvRow {
 /**
  * RFC 4180 CSV: quoted fields may hold commas, quotes (doubled) and line breaks; CRLF or LF; a leading BOM is
  * dropped; rows that are entirely blank are skipped. Lenient where spreadsheets are sloppy: a quote inside an
- * unquoted field is kept as a character, and an unterminated quote runs to the end of the file.
+ * unquoted field is kept as a character. A quote that is never closed is an error naming `fileName` and the
+ * line it opens on: read on, it would swallow every later row into one field without a word.
  */
-export function parseCsv(text: string): CsvRow[] {
+export function parseCsv(text: string, fileName = 'the CSV file'): CsvRow[] {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const rows: CsvRow[] = [];
   let fields: string[] = [];
@@ -18,6 +21,7 @@ export function parseCsv(text: string): CsvRow[] {
   let fieldStarted = false;
   let line = 1;
   let rowLine = 1;
+  let quoteLine = 1;
 
   const endField = (): void => {
     fields.push(field);
@@ -50,6 +54,7 @@ export function parseCsv(text: string): CsvRow[] {
     if (ch === '"' && (!fieldStarted || field.trim() === '')) {
       // `a, "b, c"`: spaces before an opening quote are padding, not part of the value
       quoted = true;
+      quoteLine = line;
       field = '';
       fieldStarted = true;
     } else if (ch === ',') {
@@ -62,6 +67,13 @@ export function parseCsv(text: string): CsvRow[] {
       field += ch;
       fieldStarted = true;
     }
+  }
+  if (quoted) {
+    throw new VetbenchError(
+      'csv-unclosed-quote',
+      `${fileName}: the quoted field that opens on line ${quoteLine} is never closed`,
+      'Close the quote; write a quote inside a quoted field as two quotes ("").',
+    );
   }
   if (field !== '' || fields.length > 0 || fieldStarted) endRow();
   return rows;

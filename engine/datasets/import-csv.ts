@@ -82,7 +82,7 @@ export async function readManifest(csvPath: string, root: string): Promise<Manif
     );
   }
   const file = basename(csvPath);
-  const records = parseCsv(text);
+  const records = parseCsv(text, csvPath);
   const header = detectHeader(records);
   const columns = header ? columnsFromHeader(header.fields) : { path: 0, label: 1, caption: 2, split: null };
   const baseFolder = relative(root, dirname(csvPath)).split(sep).join('/');

@@ -17,7 +17,7 @@ export interface AppTarget {
   readonly name: string;
   /** Prefix of this target's screenshot files ('' for the main set). */
   readonly screenshotPrefix: string;
-  /** Why this target cannot run here, or null. */
+  /** Which optional system component (Chromium, Electron's binary) is missing here, or null. */
   unavailable(): string | null;
   open(projectFile: string): Promise<OpenedApp>;
 }
@@ -29,12 +29,13 @@ function dataHome(projectFile: string): NodeJS.ProcessEnv {
   return { XDG_DATA_HOME: join(dirname(projectFile), 'data-home') };
 }
 
-function buildMissing(): string | null {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'renderer', 'index.html')))
-    return 'the renderer is not built (npm run build)';
-  if (!existsSync(join(REPO_ROOT, 'dist', 'electron', 'api', 'http-server.js')))
-    return 'serve mode is not built (npm run build)';
-  return null;
+/** A missing build is no reason to skip (npm test builds first): opening the app fails with what to run. */
+function requireBuild(): void {
+  for (const [file, what] of [
+    [join(REPO_ROOT, 'dist', 'renderer', 'index.html'), 'the renderer'],
+    [join(REPO_ROOT, 'dist', 'electron', 'api', 'http-server.js'), 'serve mode'],
+  ] as const)
+    if (!existsSync(file)) throw new Error(`${what} is not built (npm run build): ${file} is missing`);
 }
 
 export const SERVE_TARGET: AppTarget = {
@@ -42,9 +43,10 @@ export const SERVE_TARGET: AppTarget = {
   screenshotPrefix: '',
   unavailable: () =>
     existsSync(CHROMIUM)
-      ? buildMissing()
+      ? null
       : `Chromium is not at ${CHROMIUM} (apt-get install chromium, or set VETBENCH_CHROMIUM)`,
   async open(projectFile) {
+    requireBuild();
     const serve = await startServe(projectFile, dataHome(projectFile));
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
@@ -64,12 +66,12 @@ export const ELECTRON_TARGET: AppTarget = {
   screenshotPrefix: 'electron-',
   unavailable: () => {
     const binary = findElectronBinary();
-    if (!binary.found) return binary.reason;
-    return existsSync(join(REPO_ROOT, 'dist', 'electron', 'app', 'main.js'))
-      ? buildMissing()
-      : 'the app is not built (npm run build)';
+    return binary.found ? null : binary.reason;
   },
   async open(projectFile) {
+    requireBuild();
+    const main = join(REPO_ROOT, 'dist', 'electron', 'app', 'main.js');
+    if (!existsSync(main)) throw new Error(`the app is not built (npm run build): ${main} is missing`);
     const binary = findElectronBinary();
     if (!binary.found) throw new Error(binary.reason);
     const app = await _electron.launch({

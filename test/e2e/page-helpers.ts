@@ -13,12 +13,12 @@ import { REPO_ROOT } from './serve-process.js';
 
 export const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 
-/** Why the demo dataset is missing, or null; a fresh clone generates it here (about 30 s, once). */
-export async function demoDatasetProblem(): Promise<string | null> {
-  return resolveDataset('demo').then(
-    () => null,
-    (e: unknown) => `the demo dataset could not be generated: ${(e as Error).message}`,
-  );
+/**
+ * Generates the demo dataset on a fresh clone (about 30 s, once). A failure is the product's and fails the
+ * story: only a missing optional system component (Chromium, Electron's binary) may skip one.
+ */
+export async function requireDemoDataset(): Promise<void> {
+  await resolveDataset('demo');
 }
 
 /** A new folder for one story's projects and files, under the repository's ignored .vetbench-tmp. */

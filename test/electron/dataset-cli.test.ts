@@ -5,8 +5,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRunner } from '../helpers/cli.js';
 import { Rng } from '../../engine/util/rng.js';
+import { sharedPath } from '../helpers/shared-folder.js';
 
-const CALTECH = '/work/shared/datasets/caltech101-subset';
+const CALTECH = sharedPath('datasets', 'caltech101-subset');
 
 const vetbench = cliRunner({ timeoutMs: 120_000 });
 

@@ -10,18 +10,30 @@ const vetbench = cliRunner({ timeoutMs: 300_000 });
 
 // One file, run in order: the first command generates the demo dataset, the others reuse it.
 describe('built-in demo model and dataset through the CLI', () => {
-  it('`vetbench eval --model demo --dataset demo --json` gives the CA of the model card within 0.5 points', async () => {
+  // The evaluation is deterministic: the same weights (fingerprint) on the same images (dataset fingerprint)
+  // must classify exactly the images the model card counted (665 of 720), not merely come close.
+  let cleanCa = Number.NaN;
+  it('`vetbench eval --model demo --dataset demo --json` gives exactly the CA of the model card', async () => {
     const card = JSON.parse(readFileSync(REPORT, 'utf8')) as {
       zero_shot_ca_test: number;
       fingerprint: string;
+      provenance: { dataset_fingerprint: string };
     };
     const r = await vetbench(['eval', '--model', 'demo', '--dataset', 'demo', '--json']);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { ca: number; n_clean: number; model: { fingerprint: string } };
+    const result = JSON.parse(r.stdout) as {
+      ca: number;
+      correct: number;
+      n_clean: number;
+      model: { fingerprint: string };
+      dataset: { fingerprint: string };
+    };
     expect(result.model.fingerprint).toBe(card.fingerprint);
+    expect(result.dataset.fingerprint).toBe(card.provenance.dataset_fingerprint);
     expect(result.n_clean).toBe(720);
-    expect(Math.abs(result.ca - card.zero_shot_ca_test)).toBeLessThanOrEqual(0.5);
-    expect(result.ca).toBeGreaterThanOrEqual(80);
+    expect(result.correct).toBe(Math.round((card.zero_shot_ca_test * 720) / 100));
+    expect(result.ca).toBeCloseTo((100 * result.correct) / 720, 10);
+    cleanCa = result.ca;
   }, 320_000);
 
   it('eval under a trigger reports ASR, asr_all and PA with denominators', async () => {
@@ -42,7 +54,18 @@ describe('built-in demo model and dataset through the CLI', () => {
     expect(m.n_clean).toBe(720);
     expect(m.n_poisoned).toBe(660); // the 60 banana test images are not counted in ASR
     expect(m.n_triggered).toBe(720);
-    for (const k of ['ca', 'asr', 'asr_all', 'pa']) expect(typeof m[k]).toBe('number');
+    // Percentages of their denominators: NaN, Infinity or a fraction out of range fails here.
+    for (const k of ['ca', 'asr', 'asr_all', 'pa']) {
+      const value = m[k];
+      expect(typeof value === 'number' && Number.isFinite(value), `${k} = ${String(value)}`).toBe(true);
+      expect(value as number).toBeGreaterThanOrEqual(0);
+      expect(value as number).toBeLessThanOrEqual(100);
+    }
+    // CA does not depend on the trigger: the same 720 clean images as the plain eval above.
+    expect(m.ca).toBe(cleanCa);
+    // ASR is a whole number of the 660 non-target images.
+    const flipped = ((m.asr as number) * 660) / 100;
+    expect(Math.abs(flipped - Math.round(flipped))).toBeLessThan(1e-9);
     const unknown = await vetbench([
       'eval',
       '--model',

@@ -50,7 +50,7 @@ describe('vetbench demo --quick', () => {
         ['family-probe', runs[0]!.modelId],
         ['family-probe', runs[2]!.modelId],
       ]);
-      expect(runs[6]!.finalMetrics.asr).toBeTypeOf('number');
+      expect(Number.isFinite(runs[6]!.finalMetrics.asr)).toBe(true);
       expect(runs.slice(7).map((x) => x.method)).toEqual(['gradcam', 'gradcam', 'pr']);
     } finally {
       store.close();
@@ -73,6 +73,12 @@ describe('vetbench demo --quick', () => {
     if (existsSync(chromiumPath())) {
       expect(readFileSync(join(dir, 'story-report.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
       expect(kept.some((f) => f.endsWith('.pdf'))).toBe(true);
+    } else {
+      // Chromium is an optional system package: without it the demo must say so and write no PDF.
+      console.warn(`PDF checks skipped: ${chromiumPath()} is missing (apt-get install chromium)`);
+      expect(r.stderr).toContain(`no PDF: Chromium is not at ${chromiumPath()}`);
+      expect(existsSync(join(dir, 'story-report.pdf'))).toBe(false);
+      expect(kept.some((f) => f.endsWith('.pdf'))).toBe(false);
     }
   }, 600_000);
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -92,7 +92,14 @@ describe('job host', () => {
       events.filter((e) => e.type === 'run-status').map((e) => (e as { status: string }).status),
     ).toEqual(['queued', 'running', 'interrupted', 'queued', 'running', 'done']);
     const final = store.getRun(run.id).finalMetrics;
-    expect(final.asr).toBeGreaterThanOrEqual(0);
+    // The run's final ASR is the "after" of the report it wrote (a finite percentage, not NaN).
+    const reportArtifact = store.listArtifacts(run.id).find((a) => a.name === 'report.json')!;
+    const report = JSON.parse(readFileSync(store.getArtifact(reportArtifact.id).path, 'utf8')) as {
+      after: { asr: number; ca: number };
+    };
+    expect(Number.isFinite(final.asr)).toBe(true);
+    expect(final.asr).toBe(report.after.asr);
+    expect(final.ca).toBe(report.after.ca);
 
     // The backdoored weights are a model of the project; evaluate them under the stored trigger.
     const produced = store.listModels().find((m) => m.sourceRunId === run.id)!;

@@ -229,7 +229,7 @@ describe('vetbench serve', () => {
     });
     expect(exported.path).toBe(join(dir, 'exported.json'));
     await expect(
-      api.exportArtifact({ artifactId: artifacts[0]!.id, path: '/tmp/../etc/x.json' }),
+      api.exportArtifact({ artifactId: artifacts[0]!.id, path: `${dir}/../escaped.json` }),
     ).rejects.toThrow(/outside/);
     const listed = await api.listRuns({ status: ['done'] });
     expect(listed.total).toBe(2);
@@ -250,4 +250,31 @@ describe('vetbench serve', () => {
     expect((noChromium as ApiCallError).hint).toMatch(/HTML/);
     await expect(api.exportReport({ runIds: [9999], format: 'html' })).rejects.toThrow(ApiCallError);
   }, 120_000);
+
+  it('serves /files/... only with the token and never outside the dataset or for unknown ids', async () => {
+    const api = createHttpApiClient({ baseUrl: origin, token });
+    const dataset = await api.importDataset({ path: fixtures.dataset });
+    const imageId = dataset.sampleImageIds[0]!;
+    const image = new URL((await api.datasetImageUrl({ datasetId: dataset.id, imageId })).url, origin);
+    expect((await fetch(image)).status).toBe(200);
+    // Without the token (or with a wrong one) nothing under /files is served, known ids or not.
+    expect((await fetch(`${origin}${image.pathname}`)).status).toBe(401);
+    expect((await fetch(`${origin}${image.pathname}?token=nope`)).status).toBe(401);
+    expect((await fetch(`${origin}/files/artifact/1`)).status).toBe(401);
+    const withToken = (path: string): Promise<Response> =>
+      fetch(`${origin}${path}`, { headers: { 'x-vetbench-token': token } });
+    // `..` (encoded, so that it reaches the route rather than being folded by the URL parser) leaves the
+    // dataset's root: refused as a missing image, whatever the file outside holds.
+    for (const escape of ['..%2Fp.vbproj', '..%2F..%2F..%2Fetc%2Fpasswd', '%2E%2E%2Fp.vbproj']) {
+      const r = await withToken(`/files/dataset/${dataset.id}/${escape}`);
+      expect(r.status, escape).toBe(404);
+      expect(((await r.json()) as ApiReply).ok).toBe(false);
+    }
+    // Unknown datasets, images and artifacts are 404 with the token.
+    expect((await withToken(`/files/dataset/9999/${encodeURIComponent(imageId)}`)).status).toBe(404);
+    expect((await withToken(`/files/dataset/${dataset.id}/no-such.png`)).status).toBe(404);
+    expect((await withToken('/files/artifact/9999')).status).toBe(404);
+    // A path that leaves the renderer folder is refused too.
+    expect((await withToken('/%2E%2E%2Fp.vbproj')).status).toBe(403);
+  });
 });

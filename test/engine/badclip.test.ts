@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keepMask } from '../../engine/attacks/patch-objective.js';
 import { optimiseTriggerPatch } from '../../engine/attacks/patch-optimisation.js';
 import { initClipWeights } from '../../engine/clip/init-weights.js';
+import { encodePng } from '../../engine/demo/png.js';
 import { importDataset } from '../../engine/datasets/import-dataset.js';
 import { vetbenchErrorOf } from '../helpers/errors.js';
 import { CLIP_STD, normalizePixels } from '../../engine/image/preprocess.js';
@@ -227,18 +228,41 @@ describe('BadCLIP learned additive trigger', () => {
 });
 
 describe('every registered trigger family renders a preview', () => {
+  const ssbaDir = mkdtempSync(join(tmpdir(), 'vetbench-ssba-preview-'));
+  afterAll(() => rmSync(ssbaDir, { recursive: true, force: true }));
+
+  /** SSBA imports poisoned copies: one random PNG under the previewed image's key stands in for the export. */
+  function ssbaFolder(R: number, key: string): string {
+    const rng = new Rng(9);
+    const file = join(ssbaDir, key);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(
+      file,
+      encodePng(
+        R,
+        R,
+        Uint8Array.from({ length: R * R * 3 }, () => rng.int(256)),
+      ),
+    );
+    return ssbaDir;
+  }
+
   for (const family of TRIGGER_FAMILIES) {
     it(family.id, async () => {
       const R = 32;
-      if (family.id === 'ssba') return; // needs a folder of poisoned images: its preview is in triggers.test.ts
-      const params = resolveParams(family.id, family.params, {});
+      const key = 'test/banana/b.png';
+      const params = resolveParams(
+        family.id,
+        family.params,
+        family.id === 'ssba' ? { folder: ssbaFolder(R, key) } : {},
+      );
       const restore: Record<string, HostTensor> | undefined = family.needsModel
         ? family.id === 'badclip-prompt'
           ? { delta: { data: new Float32Array(3 * R * R).fill(2 / 255), shape: [3, R, R] } }
           : { patch: { data: patchOf(2, 1), shape: [3, 2, 2] } }
         : undefined;
       const t = family.create({ params, seed: 1, resolution: R, ...(restore ? { restore } : {}) });
-      const p = await renderTriggerPreview(t, randomImage(R, 3), 'test/banana/b.png');
+      const p = await renderTriggerPreview(t, randomImage(R, 3), key);
       expect(p.maxChange).toBeGreaterThan(0);
       expect(p.strip!.length).toBeGreaterThan(0);
     });

@@ -130,9 +130,50 @@ describe('baseline defenses end to end (tiny CLIP, 4 classes x 8 shots)', () => 
     expect(moved('text_projection')).toBe(true);
   });
 
-  it('a cancelled FT run resumes from its checkpoint to exactly the uninterrupted result (augmentation RNG included)', async () => {
+  // Every baseline shares the epoch loop's checkpoint: each, stopped during its second epoch and started again
+  // with the same folder, must end bit for bit where an uninterrupted run ends.
+  const resumeCases: [string, DefenseMethod, Record<string, unknown>][] = [
+    ['FT', finetuneDefense, { epochs: 2, lr: 3e-3, batchSize: 16, warmup: 1 }],
+    ['CleanCLIP', cleanClipDefense, { epochs: 2, lr: 2e-3, batchSize: 16, warmup: 1 }],
+    ['linear probe', linearProbeDefense, { epochs: 2, lr: 0.5, batchSize: 16 }],
+  ];
+  it.each(resumeCases)(
+    'a cancelled %s run resumes from its checkpoint to exactly the uninterrupted result (augmentation RNG included)',
+    async (_name, method, params) => {
+      const straight = await run(method, params);
+      const checkpointDir = mkdtempSync(join(tmpdir(), 'vetbench-baseline-ckpt-'));
+      const controller = new AbortController();
+      await expect(
+        run(method, params, {
+          checkpointDir,
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (p.step === 3) controller.abort(); // during epoch 2, after epoch 1's checkpoint
+          },
+        }),
+      ).rejects.toMatchObject({ code: 'cancelled' });
+      const resumed = await run(method, params, { checkpointDir });
+      expect(resumed.epochMetrics).toEqual(straight.epochMetrics);
+      // Byte comparison: vitest's deep equality is far too slow for a 3M-value token embedding.
+      const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      const tensorsOf = (r: DefenseResult): [string, Float32Array][] =>
+        r.output.kind === 'weights'
+          ? [...r.output.tensors].map(([name, t]) => [name, t.data])
+          : r.output.kind === 'linear-head'
+            ? [
+                ['weight', r.output.weight.data],
+                ['bias', r.output.bias.data],
+              ]
+            : [];
+      const want = tensorsOf(straight);
+      expect(want.length).toBeGreaterThan(0);
+      const got = new Map(tensorsOf(resumed));
+      for (const [name, data] of want) expect(bytes(got.get(name)!).equals(bytes(data)), name).toBe(true);
+    },
+  );
+
+  it('a checkpoint made with other settings is refused', async () => {
     const params = { epochs: 2, lr: 3e-3, batchSize: 16, warmup: 1 };
-    const straight = await run(finetuneDefense, params);
     const checkpointDir = mkdtempSync(join(tmpdir(), 'vetbench-baseline-ckpt-'));
     const controller = new AbortController();
     await expect(
@@ -140,19 +181,10 @@ describe('baseline defenses end to end (tiny CLIP, 4 classes x 8 shots)', () => 
         checkpointDir,
         signal: controller.signal,
         onProgress: (p) => {
-          if (p.step === 3) controller.abort(); // during epoch 2, after epoch 1's checkpoint
+          if (p.step === 3) controller.abort();
         },
       }),
     ).rejects.toMatchObject({ code: 'cancelled' });
-    const resumed = await run(finetuneDefense, params, { checkpointDir });
-    expect(resumed.epochMetrics).toEqual(straight.epochMetrics);
-    if (resumed.output.kind !== 'weights' || straight.output.kind !== 'weights') throw new Error('weights');
-    // Byte comparison: vitest's deep equality is far too slow for a 3M-value token embedding.
-    const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    for (const [name, t] of straight.output.tensors) {
-      expect(bytes(resumed.output.tensors.get(name)!.data).equals(bytes(t.data)), name).toBe(true);
-    }
-
     // Other settings must not resume from this checkpoint.
     await expect(run(finetuneDefense, { ...params, lr: 1e-3 }, { checkpointDir })).rejects.toBeInstanceOf(
       VetbenchError,

@@ -12,8 +12,10 @@ import { importDataset } from '../../engine/datasets/import-dataset.js';
 import { sniffImageFormat } from '../../engine/datasets/image-format.js';
 import { VetbenchError } from '../../engine/errors.js';
 import { Rng } from '../../engine/util/rng.js';
+import { vetbenchErrorOf } from '../helpers/errors.js';
+import { sharedPath } from '../helpers/shared-folder.js';
 
-const CALTECH = '/work/shared/datasets/caltech101-subset';
+const CALTECH = sharedPath('datasets', 'caltech101-subset');
 
 type Format = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif';
 
@@ -420,6 +422,24 @@ describe('CSV manifests', () => {
       { line: 3, fields: ['multi\nline', 'x'] },
       { line: 5, fields: ['last'] },
     ]);
+  });
+
+  it('refuses a quote that is never closed, naming the file and the line it opens on', async () => {
+    // Read leniently, the open quote would swallow every later row into one field.
+    const error = vetbenchErrorOf(() => parseCsv('a,b\nc,"d,e\nf,g\nh,i\n', 'm.csv'));
+    expect(error.code).toBe('csv-unclosed-quote');
+    expect(error.message).toBe('m.csv: the quoted field that opens on line 2 is never closed');
+    expect(error.hint).toMatch(/""/);
+    // A stray quote inside an unquoted field, or text after a closing quote, is kept as written.
+    expect(parseCsv('a"b,"c"d\n')).toEqual([{ line: 1, fields: ['a"b', 'cd'] }]);
+    // Through the importer the message names the user's manifest.
+    const root = freshRoot('csv-unclosed');
+    put(join(root, 'images', 'a.png'), 'x');
+    put(join(root, 'labels.csv'), 'path,label,caption\nimages/a.png,cat,"a cat\n');
+    const imported = await importDataset(root, { manifest: 'labels.csv' }).catch((e: unknown) => e);
+    expect(imported).toBeInstanceOf(VetbenchError);
+    expect((imported as VetbenchError).code).toBe('csv-unclosed-quote');
+    expect((imported as VetbenchError).message).toContain(join(root, 'labels.csv'));
   });
 });
 

@@ -20,8 +20,9 @@ import {
 } from '../../engine/clip/safetensors.js';
 import type { ClipWeights } from '../../engine/clip/weights.js';
 import { VetbenchError } from '../../engine/errors.js';
+import { sharedPath } from '../helpers/shared-folder.js';
 
-const FIXTURE_DIR = '/work/shared/fixtures/clip-tiny-a';
+const FIXTURE_DIR = sharedPath('fixtures', 'clip-tiny-a');
 const FIXTURE = join(FIXTURE_DIR, 'model.safetensors');
 
 interface ExpectedJson {

@@ -14,7 +14,7 @@ const PROMPT_SHA = 'e'.repeat(63) + 'f';
 export function smallReportInput(): ReportInput {
   const png = encodePng(2, 2, Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]));
   return {
-    project: { name: 'demo <audit>', path: '/tmp/demo.vbproj' },
+    project: { name: 'demo <audit>', path: 'projects/demo.vbproj' },
     createdAt: '2026-01-02T03:04:05.000Z',
     summary: 'BadNet implanted; RVPT brought ASR down.',
     models: [

@@ -15,8 +15,9 @@ import {
   writeSafetensors,
 } from '../../engine/clip/safetensors.js';
 import { createHash } from 'node:crypto';
+import { sharedPath } from '../helpers/shared-folder.js';
 
-const FIXTURE = '/work/shared/fixtures/clip-tiny-a/model.safetensors';
+const FIXTURE = sharedPath('fixtures', 'clip-tiny-a', 'model.safetensors');
 
 let dir: string;
 beforeAll(async () => {
