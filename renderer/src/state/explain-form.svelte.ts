@@ -16,7 +16,7 @@ import { RunForm } from './run-form.svelte.js';
 export type TriggerSource = 'none' | 'family' | 'artifact';
 
 /** Explanations that draw several models (maps, curves) instead of explaining one of them (overlays). */
-const COMPARING_METHODS: readonly string[] = ['embedding-map', 'pr'];
+const COMPARING_METHODS: readonly string[] = ['embedding-map', 'pr', 'logit-lens'];
 
 /**
  * String parameters of the explain job that name a project file (a path inside the artifact folder): the
