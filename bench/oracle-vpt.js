@@ -78,8 +78,11 @@ for (const item of demo.items.filter((i) => i.split === 'test')) {
   writeFileSync(to, readFileSync(join(demo.root, item.relativePath)));
 }
 
-/** @param {string} label @param {string} method @param {string} dataset @param {number} k @param {number} depth */
-function defend(label, method, dataset, k, depth) {
+/**
+ * @param {string} label @param {string} method @param {string} dataset @param {number} k @param {number} depth
+ * @param {string[]} [extra] more --param key=value pairs
+ */
+function defend(label, method, dataset, k, depth, extra = []) {
   const out = join(work, `${label}.safetensors`);
   const args = [
     join(REPO_ROOT, 'bin', 'vetbench.js'),
@@ -103,6 +106,7 @@ function defend(label, method, dataset, k, depth) {
     join(work, 'runs.vbproj'),
     '--out',
     out,
+    ...extra.flatMap((p) => ['--param', p]),
   ];
   console.log(`${label}: node ${args.join(' ')}`);
   const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
@@ -123,6 +127,15 @@ for (const depth of depths) {
   rows.push(defend(`oracle-vpt-d${depth}`, 'vpt', oracleRoot, 2 * shots, depth));
   rows.push(defend(`vpt-d${depth}`, 'vpt', 'demo', shots, depth));
   rows.push(defend(`rvpt-d${depth}`, 'rvpt', 'demo', shots, depth));
+  // Repulsion alone: the step is lr*(grad CE + alpha*grad FR); alpha 100 at lr 2e-4 moves the prompts by the
+  // FR term as RVPT's defaults do (lr 0.01 x alpha 2) with the CE weighted 1/100 of it (weight decay rescaled).
+  rows.push(
+    defend(`repulsion-only-d${depth}`, 'rvpt', 'demo', shots, depth, [
+      'alpha=100',
+      'lr=0.0002',
+      'weightDecay=0.025',
+    ]),
+  );
 }
 const command = `node bench/oracle-vpt.js --attack ${attack} --shots ${shots} --seed ${seed} --depths ${depths.join(',')}`;
 const results = join(REPO_ROOT, 'bench', 'results');
@@ -137,14 +150,17 @@ const md = [
   `\`${command}\` (load: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
   '',
   "oracle = VPT on the clean shots plus the same shots with the attack's trigger, labelled with their true class;",
-  'depth -1 = prompts in the last block, 0 = in every block. CA and ASR on the demo test split (ASR over the',
+  'repulsion-only = RVPT with alpha 100 at lr 2e-4 (the FR step of the defaults, CE weighted 1/100); depth -1 = prompts in the last block,',
+  '0 = in every block. CA and ASR on the demo test split (ASR over the',
   'non-target images), before = the backdoored model zero-shot.',
   '',
-  '| run | train images | depth | CA before | CA after | ASR before | ASR after |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  'final FR = mean cos(prompted, frozen class token) over the prompted blocks in the last epoch (1 = not moved).',
+  '',
+  '| run | params | train images | depth | CA before | CA after | ASR before | ASR after | final FR |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.label} | ${r.trainImages} | ${r.depth} | ${pct(r.before.ca)} | ${pct(r.after.ca)} | ${pct(r.before.asr)} | ${pct(r.after.asr)} |`,
+      `| ${r.label} | ${r.params.join(' ') || '-'} | ${r.trainImages} | ${r.depth} | ${pct(r.before.ca)} | ${pct(r.after.ca)} | ${pct(r.before.asr)} | ${pct(r.after.asr)} | ${r.finalFr === null ? '-' : r.finalFr.toFixed(4)} |`,
   ),
   '',
 ];
