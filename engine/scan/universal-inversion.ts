@@ -1,4 +1,4 @@
-import { l2Radius, type RadiusMode } from '../defenses/cbpt/projection.js';
+import { l2Radius, type RadiusMode } from '../inversion/projection.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import type { TrainingExecutor } from '../train/objective.js';
 

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  cbptPromptLoss,
-  classProbabilities,
-  contrastiveInversionLoss,
-} from '../../engine/defenses/cbpt/cbpt-losses.js';
-import { farthestPositives, pseudoTargets } from '../../engine/defenses/cbpt/contrastive-pairs.js';
-import { l2Radius, projectPerturbation } from '../../engine/defenses/cbpt/projection.js';
+import { cbptPromptLoss, classProbabilities } from '../../engine/defenses/cbpt/cbpt-losses.js';
+import { contrastiveInversionLoss } from '../../engine/inversion/inversion-loss.js';
+import { farthestPositives, pseudoTargets } from '../../engine/inversion/contrastive-pairs.js';
+import { l2Radius, projectPerturbation } from '../../engine/inversion/projection.js';
 import type { HostTensor } from '../../engine/tensor/host-tensor.js';
 import type { Objective, ObjectiveContext } from '../../engine/train/objective.js';
 import { OnnxTrainer } from '../../engine/train/onnx-trainer.js';

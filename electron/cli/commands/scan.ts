@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { RADIUS_MODES, type RadiusMode } from '../../../engine/defenses/cbpt/projection.js';
+import { RADIUS_MODES, type RadiusMode } from '../../../engine/inversion/projection.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import {
   SCAN_DEFAULTS,

@@ -3,7 +3,7 @@ import { createEncoder, type ClipEncoder } from '../../../engine/clip/clip-encod
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import type { Dataset } from '../../../engine/datasets/dataset.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
-import { RADIUS_MODES, type RadiusMode } from '../../../engine/defenses/cbpt/projection.js';
+import { RADIUS_MODES, type RadiusMode } from '../../../engine/inversion/projection.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import type { ScanProgress } from '../../../engine/scan/scan-progress.js';
 import {

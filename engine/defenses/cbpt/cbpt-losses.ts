@@ -1,4 +1,4 @@
-import { cosineSimilarity, l2Normalize, type TensorOps } from '../../tensor/ops.js';
+import { l2Normalize, type TensorOps } from '../../tensor/ops.js';
 
 /**
  * CBPT's losses (METHODS 4.2; paper eqs. 11-15), written once against TensorOps. Probabilities are
@@ -7,22 +7,6 @@ import { cosineSimilarity, l2Normalize, type TensorOps } from '../../tensor/ops.
 
 /** Guards log(0) where a probability is exactly 0 or 1 in float32; far below any value that matters. */
 const LOG_FLOOR = 1e-12;
-
-/**
- * Contrastive trigger-inversion loss per image [N]: cos(E_I(v+delta), E_I(v)) - cos(E_I(v+delta), E_I(v_pos)).
- * The clean embedding is the negative, the farthest image of the pseudo-target class the positive.
- */
-export function contrastiveInversionLoss<T>(
-  ops: TensorOps<T>,
-  perturbedEmbeds: T,
-  cleanEmbeds: T,
-  positiveEmbeds: T,
-): T {
-  return ops.sub(
-    cosineSimilarity(ops, perturbedEmbeds, cleanEmbeds),
-    cosineSimilarity(ops, perturbedEmbeds, positiveEmbeds),
-  );
-}
 
 /** f(v; .) = softmax(s * cos(image, class text)) [N, C]. */
 export function classProbabilities<T>(ops: TensorOps<T>, imageEmbeds: T, classText: T, scale: number): T {

@@ -14,11 +14,16 @@ import { Rng } from '../../util/rng.js';
 import type { DefenseContext, DefenseMethod, DefenseResult } from '../defense.js';
 import { loadCbptCheckpoint, saveCbptCheckpoint } from './cbpt-checkpoint.js';
 import { classPromptInput, classTextEmbeddings, initialClassWiseContext } from './class-wise-context.js';
-import { farthestPositives, gatherRows, nearestClasses, pseudoTargets } from './contrastive-pairs.js';
-import { addPerturbation, embedPixels01, embedSample } from './image-embeddings.js';
-import { RADIUS_MODES, type RadiusMode } from './projection.js';
+import {
+  farthestPositives,
+  gatherRows,
+  nearestClasses,
+  pseudoTargets,
+} from '../../inversion/contrastive-pairs.js';
+import { addPerturbation, embedPixels01, embedSample } from '../../inversion/image-embeddings.js';
+import { RADIUS_MODES, type RadiusMode } from '../../inversion/projection.js';
 import { cbptPromptObjective } from './prompt-objective.js';
-import { invertTriggers, inversionObjective } from './trigger-inversion.js';
+import { invertTriggers, inversionObjective } from '../../inversion/trigger-inversion.js';
 
 /**
  * CBPT parameters (METHODS 4.2), the paper's values. On the demo (16 shots x 12 classes = 6 steps per epoch

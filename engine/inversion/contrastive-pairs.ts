@@ -1,4 +1,4 @@
-import type { HostTensor } from '../../tensor/host-tensor.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
 
 /** Rows of `x` [N, E] scaled to unit length (a copy). */
 export function unitRows(x: HostTensor): Float32Array {

@@ -1,4 +1,4 @@
-import type { HostTensor } from '../../tensor/host-tensor.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
 
 /**
  * How the l2 budget rho of the inverted trigger is read (METHODS 4.2):

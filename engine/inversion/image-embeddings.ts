@@ -1,8 +1,8 @@
-import type { ClipEncoder } from '../../clip/clip-encoder.js';
-import type { DatasetItem } from '../../datasets/dataset.js';
-import type { ImageLoader } from '../../datasets/image-loader.js';
-import { normalizePixels } from '../../image/preprocess.js';
-import type { HostTensor } from '../../tensor/host-tensor.js';
+import type { ClipEncoder } from '../clip/clip-encoder.js';
+import type { DatasetItem } from '../datasets/dataset.js';
+import type { ImageLoader } from '../datasets/image-loader.js';
+import { normalizePixels } from '../image/preprocess.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
 
 /** E_I of [0,1] pixels [N,3,R,R] (normalised on a copy), [N, E]. */
 export async function embedPixels01(encoder: ClipEncoder, pixels01: HostTensor): Promise<HostTensor> {

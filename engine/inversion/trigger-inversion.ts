@@ -1,13 +1,8 @@
-import { encodeImage } from '../../clip/clip-forward.js';
-import { CLIP_MEAN, CLIP_STD } from '../../image/preprocess.js';
-import type { HostTensor } from '../../tensor/host-tensor.js';
-import type {
-  Objective,
-  ObjectiveContext,
-  ObjectiveOutput,
-  TrainingExecutor,
-} from '../../train/objective.js';
-import { contrastiveInversionLoss } from './cbpt-losses.js';
+import { encodeImage } from '../clip/clip-forward.js';
+import { CLIP_MEAN, CLIP_STD } from '../image/preprocess.js';
+import type { HostTensor } from '../tensor/host-tensor.js';
+import type { Objective, ObjectiveContext, ObjectiveOutput, TrainingExecutor } from '../train/objective.js';
+import { contrastiveInversionLoss } from './inversion-loss.js';
 import { l2Radius, projectPerturbation, type RadiusMode } from './projection.js';
 
 /**
