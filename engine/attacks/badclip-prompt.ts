@@ -8,7 +8,7 @@ import { bool, num, str, type ParamSpecs, type ParamValues } from '../methods/pa
 import { loadCheckpoint, saveCheckpoint } from '../defenses/baselines/baseline-checkpoint.js';
 import { COCOOP_TENSORS, initCocoopLearner } from '../prompts/cocoop-learner.js';
 import { cocoopObjective } from '../prompts/cocoop-objective.js';
-import type { HostTensor } from '../tensor/host-tensor.js';
+import { gatherRows, type HostTensor } from '../tensor/host-tensor.js';
 import { randomShiftInPlace } from '../train/augment.js';
 import { createTrainer } from '../train/create-trainer.js';
 import { Sgd } from '../train/optimizers.js';
@@ -77,13 +77,6 @@ export const BADCLIP_PROMPT_PARAMS: ParamSpecs = {
   },
   shift: { kind: 'integer', default: 2, min: 0, max: 64, help: 'random translation augmentation in pixels' },
 };
-
-function gatherRows(t: HostTensor, rows: readonly number[]): Float32Array {
-  const per = t.data.length / (t.shape[0] as number);
-  const out = new Float32Array(rows.length * per);
-  rows.forEach((r, k) => out.set(t.data.subarray(r * per, (r + 1) * per), k * per));
-  return out;
-}
 
 /** Clamps a normalised-unit delta [3, R, R] to +-(eps/255)/std_c per channel, in place. */
 export function clampNormalisedDelta(delta: Float32Array, resolution: number, epsilon: number): void {
@@ -212,7 +205,7 @@ async function runBadclipPrompt(context: AttackContext, values: ParamValues): Pr
           );
         }
         const rows = order.slice(b * batchSize, (b + 1) * batchSize);
-        const pixels = gatherRows(loaded.pixels, rows);
+        const pixels = gatherRows(loaded.pixels, rows).data;
         randomShiftInPlace(pixels, rows.length, resolution, shift, rng);
         normalizePixels(pixels, pixels, resolution * resolution);
         const targets = new Float32Array(2 * rows.length * classes);

@@ -6,7 +6,7 @@ import { splitItems, type Dataset, type DatasetItem } from '../datasets/dataset.
 import { ImageLoader } from '../datasets/image-loader.js';
 import { VetbenchError } from '../errors.js';
 import { normalizePixels } from '../image/preprocess.js';
-import type { HostTensor } from '../tensor/host-tensor.js';
+import { gatherRows, type HostTensor } from '../tensor/host-tensor.js';
 import { oneHot } from '../tensor/ops.js';
 import { createTrainer, type TrainingExecutorKind } from '../train/create-trainer.js';
 import { FALLBACK_CAPTION_TEMPLATES } from '../train/dataset-pairs.js';
@@ -91,13 +91,6 @@ async function imageEmbeddings(encoder: ClipEncoder, pixels01: HostTensor): Prom
     out.set(res.image_embeds!.data, start * e);
   }
   return rowsNormalised({ data: out, shape: [n, e] });
-}
-
-function gatherRows(t: HostTensor, rows: readonly number[]): HostTensor {
-  const per = t.data.length / (t.shape[0] as number);
-  const data = new Float32Array(rows.length * per);
-  rows.forEach((r, k) => data.set(t.data.subarray(r * per, (r + 1) * per), k * per));
-  return { data, shape: [rows.length, ...t.shape.slice(1)] };
 }
 
 function seededSubset(items: readonly DatasetItem[], max: number, rng: Rng): DatasetItem[] {

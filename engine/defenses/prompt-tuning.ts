@@ -85,19 +85,9 @@ export async function fixedTextHead(
   }
 }
 
-export function oneHot(labels: ArrayLike<number>, classes: number): HostTensor {
-  const data = new Float32Array(labels.length * classes);
-  for (let i = 0; i < labels.length; i++) data[i * classes + (labels[i] as number)] = 1;
-  return { data, shape: [labels.length, classes] };
-}
-
-/** Rows `indices` of an [N, ...] tensor, copied. */
-export function gatherRows(t: HostTensor, indices: readonly number[]): HostTensor {
-  const row = t.data.length / (t.shape[0] as number);
-  const data = new Float32Array(indices.length * row);
-  indices.forEach((i, k) => data.set(t.data.subarray(i * row, (i + 1) * row), k * row));
-  return { data, shape: [indices.length, ...t.shape.slice(1)] };
-}
+// The prompt-tuning defenses take these from here: one definition each, in the tensor module.
+export { gatherRows } from '../tensor/host-tensor.js';
+export { oneHot } from '../tensor/ops.js';
 
 export function cancelled(method: string): VetbenchError {
   return new VetbenchError(

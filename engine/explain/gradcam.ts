@@ -2,17 +2,11 @@ import { gridSize } from '../clip/config.js';
 import { num, str, type ParamSpecs, type ParamValues } from '../methods/params.js';
 import { createTrainer, type TrainingExecutorKind } from '../train/create-trainer.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
+import { oneHot } from '../tensor/ops.js';
 import type { ExplainContext, ExplainModel, ExplainResult, Explainer } from './explainer.js';
 import { explainedClasses, explainedImageSets, CLASS_PARAM, IMAGES_PARAM } from './explained-images.js';
 import { overlayPanel } from './overlay.js';
-import {
-  concatRows,
-  normalizedCopy,
-  oneHotRows,
-  resolveBlock,
-  sequenceLength,
-  sliceRows,
-} from './vit-inputs.js';
+import { concatRows, normalizedCopy, resolveBlock, sequenceLength, sliceRows } from './vit-inputs.js';
 import { gradCamObjective } from './vit-probes.js';
 
 /**
@@ -86,7 +80,7 @@ export async function computeGradCam(
         {
           pixels: normalizedCopy(sliceRows(pixels01, from, count)),
           classText: model.head.embeddings,
-          select: oneHotRows(classes.slice(from, from + count), model.head.classNames.length),
+          select: oneHot(classes.slice(from, from + count), model.head.classNames.length),
           ...(model.prompts ? { prompts: model.prompts.tensors } : {}),
         },
       );

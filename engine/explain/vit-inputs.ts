@@ -51,10 +51,3 @@ export function sequenceLength(config: ClipConfig, prompts: DeepPromptTensors | 
   const base = 1 + gridSize(config.vision) ** 2;
   return prompts && block >= prompts.depth ? base + (prompts.tensors.shape[1] as number) : base;
 }
-
-/** One-hot [N, C] of the given class per row. */
-export function oneHotRows(classes: readonly number[], classCount: number): HostTensor {
-  const data = new Float32Array(classes.length * classCount);
-  classes.forEach((c, i) => (data[i * classCount + c] = 1));
-  return { data, shape: [classes.length, classCount] };
-}

@@ -81,10 +81,4 @@ export function farthestPositives(
   });
 }
 
-/** Rows `indices` of `x` [R, E] -> [indices.length, E]. */
-export function gatherRows(x: HostTensor, indices: readonly number[]): HostTensor {
-  const e = x.shape[1] as number;
-  const out = new Float32Array(indices.length * e);
-  indices.forEach((r, i) => out.set(x.data.subarray(r * e, (r + 1) * e), i * e));
-  return { data: out, shape: [indices.length, e] };
-}
+export { gatherRows } from '../tensor/host-tensor.js';

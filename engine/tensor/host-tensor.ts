@@ -28,3 +28,11 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** Rows `indices` of an [N, ...] tensor, copied into a new [indices.length, ...] tensor. */
+export function gatherRows(t: HostTensor, indices: readonly number[]): HostTensor {
+  const row = t.data.length / (t.shape[0] as number);
+  const data = new Float32Array(indices.length * row);
+  indices.forEach((i, k) => data.set(t.data.subarray(i * row, (i + 1) * row), k * row));
+  return { data, shape: [indices.length, ...t.shape.slice(1)] };
+}

@@ -66,13 +66,14 @@ export function cosineSimilarity<T>(ops: TensorOps<T>, a: T, b: T): T {
 }
 
 /** One-hot rows [N, C] for integer labels, in host memory (a batch input of a training step). */
-export function oneHot(labels: readonly number[], classes: number): HostTensor {
+export function oneHot(labels: ArrayLike<number>, classes: number): HostTensor {
   const data = new Float32Array(labels.length * classes);
-  labels.forEach((y, i) => {
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i] as number;
     if (!Number.isInteger(y) || y < 0 || y >= classes)
       throw new Error(`label ${y} outside 0..${classes - 1}`);
     data[i * classes + y] = 1;
-  });
+  }
   return { data, shape: [labels.length, classes] };
 }
 

@@ -14,7 +14,8 @@ import { prExplainer } from '../../engine/explain/pr-curves.js';
 import { badnetTrigger } from '../../engine/triggers/badnet.js';
 import { EXPLAINERS, findExplainer } from '../../engine/explain/registry.js';
 import { attentionRollout } from '../../engine/explain/rollout.js';
-import { normalizedCopy, oneHotRows } from '../../engine/explain/vit-inputs.js';
+import { normalizedCopy } from '../../engine/explain/vit-inputs.js';
+import { oneHot } from '../../engine/tensor/ops.js';
 import { gradCamObjective } from '../../engine/explain/vit-probes.js';
 import { defaults } from '../../engine/methods/params.js';
 import { initTfBackend } from '../../engine/tensor/backend.js';
@@ -88,7 +89,7 @@ describe('Grad-CAM', () => {
     const batch = {
       pixels: normalizedCopy(pixels01),
       classText: model.head.embeddings,
-      select: oneHotRows([0, 3, 1], CLASSES),
+      select: oneHot([0, 3, 1], CLASSES),
     };
     const step = await trainer.step({ probe: { data: zero, shape: [3, tokens, width] } }, batch);
     const grad = step.grads.probe!;
@@ -299,7 +300,14 @@ describe('overlays and embedding maps', () => {
   });
 
   it('the registry lists every explainer with documented parameters', () => {
-    expect(EXPLAINERS.map((e) => e.id)).toEqual(['gradcam', 'attention', 'rollout', 'embedding-map', 'pr']);
+    expect(EXPLAINERS.map((e) => e.id)).toEqual([
+      'gradcam',
+      'attention',
+      'rollout',
+      'embedding-map',
+      'pr',
+      'logit-lens',
+    ]);
     for (const e of EXPLAINERS) {
       for (const spec of Object.values(e.params)) expect(spec.help.length).toBeGreaterThan(10);
       expect(defaults(e.params)).toBeTypeOf('object');
