@@ -9,7 +9,7 @@ import {
   type TextConfig,
   type VisionConfig,
 } from './config.js';
-import { readSafetensors, type SafetensorsTensor } from './safetensors.js';
+import { readWeightsFile, type FileTensor } from './checkpoints/read-weights-file.js';
 import type { ClipWeights, WeightDtype, WeightNaming } from './weights.js';
 
 /**
@@ -324,7 +324,7 @@ interface ShapeView {
   fileName(canonical: string): string;
 }
 
-function makeShapeView(tensors: ReadonlyMap<string, SafetensorsTensor>, naming: WeightNaming): ShapeView {
+function makeShapeView(tensors: ReadonlyMap<string, FileTensor>, naming: WeightNaming): ShapeView {
   return {
     naming,
     names: [...tensors.keys()],
@@ -623,7 +623,7 @@ function checkSupportedArchitecture(names: readonly string[]): void {
 }
 
 function validateAgainstExpected(
-  tensors: ReadonlyMap<string, SafetensorsTensor>,
+  tensors: ReadonlyMap<string, FileTensor>,
   expected: ReadonlyMap<string, number[]>,
   config: ClipConfig,
 ): void {
@@ -680,12 +680,12 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
 }
 
 function toCanonical(
-  tensors: ReadonlyMap<string, SafetensorsTensor>,
+  tensors: ReadonlyMap<string, FileTensor>,
   naming: WeightNaming,
   expected: ReadonlyMap<string, number[]>,
 ): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
-  const get = (name: string): SafetensorsTensor => {
+  const get = (name: string): FileTensor => {
     const tensor = tensors.get(name);
     if (!tensor) throw new Error(`toCanonical: '${name}' vanished after validation`);
     return tensor;
@@ -744,9 +744,14 @@ async function resolveWeightsFile(path: string): Promise<string> {
     );
   }
   if (!isDirectory) return path;
-  const files = (await readdir(path)).filter((f) => f.endsWith('.safetensors'));
+  const entries = await readdir(path);
+  const files = entries.filter((f) => f.endsWith('.safetensors'));
   for (const preferred of ['model.safetensors', 'open_clip_model.safetensors']) {
     if (files.includes(preferred)) return join(path, preferred);
+  }
+  // PyTorch checkpoints in the Hugging Face / open_clip folder layouts, read by the safe pickle reader.
+  for (const preferred of ['pytorch_model.bin', 'open_clip_pytorch_model.bin']) {
+    if (files.length === 0 && entries.includes(preferred)) return join(path, preferred);
   }
   if (files.length === 1 && files[0]) return join(path, files[0]);
   throw new VetbenchError(
@@ -766,9 +771,9 @@ export async function loadClipWeights(
   options: LoadClipWeightsOptions = {},
 ): Promise<ClipWeights> {
   const weightsPath = resolve(await resolveWeightsFile(path));
-  const file = await readSafetensors(weightsPath, { sha256: true });
+  const file = await readWeightsFile(weightsPath);
 
-  const tensors = new Map<string, SafetensorsTensor>();
+  const tensors = new Map<string, FileTensor>();
   for (const tensor of file.tensors) {
     const name = stripModulePrefix(tensor.name);
     if (isHarmlessBuffer(name)) continue;
@@ -815,7 +820,8 @@ export async function loadClipWeights(
     logitScale: canonical.get('logit_scale')?.data[0] ?? NaN,
     source: {
       path: weightsPath,
-      fingerprint: file.sha256 ?? '',
+      fingerprint: file.sha256,
+      format: file.format,
       naming,
       dtypes: DTYPE_ORDER.filter((d) => storedDtypes.has(d)),
       fileBytes: file.fileBytes,

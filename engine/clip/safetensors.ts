@@ -348,7 +348,7 @@ function alignedRange(
 }
 
 /** Converts one tensor's bytes to float32 (a fresh array, so the file buffer can be released afterwards). */
-function decodeToFloat32(
+export function decodeToFloat32(
   bytes: Uint8Array,
   offset: number,
   count: number,
