@@ -36,6 +36,12 @@ describe('PyTorch checkpoints of clip-tiny-a load to the same weights as its saf
     });
   }
 
+  it('refuses the pickle that would run a command, naming posix.system', async () => {
+    await expect(loadClipWeights(`${CHECKPOINTS}runs-code-when-unpickled.pt`)).rejects.toThrow(
+      /runs-code-when-unpickled\.pt: the pickle calls posix\.system, which no weights checkpoint needs; refused without running it/,
+    );
+  });
+
   it('the TorchScript archive encodes to the fixture outputs on onnxruntime', async () => {
     const weights = await loadClipWeights(`${CHECKPOINTS}clip-tiny-a.jit.pt`);
     const onnx = new OnnxClip(weights);
