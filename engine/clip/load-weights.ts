@@ -791,7 +791,7 @@ function countNonFinite(data: Float32Array): number {
 }
 
 /** A folder is accepted when it holds one obvious weights file (Hugging Face / open_clip layouts). */
-async function resolveWeightsFile(path: string): Promise<string> {
+export async function resolveWeightsFile(path: string): Promise<string> {
   let isDirectory = false;
   try {
     isDirectory = (await stat(path)).isDirectory();
