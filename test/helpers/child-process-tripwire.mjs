@@ -4,6 +4,7 @@
 import childProcess from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
+import process from 'node:process';
 
 const log = process.env.VETBENCH_TRIPWIRE;
 if (log) {
