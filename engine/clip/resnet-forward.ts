@@ -137,6 +137,7 @@ function attentionPool<T>(g: Graph<T>, map: T, heads: number): T {
 export function encodeImageResNet<T>(
   g: Graph<T> & { readonly config: ClipConfig },
   pixels: T,
+  hooks: { readonly layer4?: (map: T) => T } = {},
 ): ResNetResult<T> {
   const { ops, config } = g;
   const resnet = config.vision.resnet;
@@ -159,5 +160,7 @@ export function encodeImageResNet<T>(
       x = bottleneck(g, x, `visual.layer${stage + 1}.${i}`, stride, i === 0);
     }
   });
+  // A probe (Grad-CAM) may replace layer4's output by a function of it before the attention pool.
+  if (hooks.layer4) x = hooks.layer4(x);
   return { embeds: attentionPool(g, x, config.vision.heads), layer4: x };
 }
