@@ -53,3 +53,14 @@ const FORMAT_NAMES: Readonly<Record<WeightFileFormat, string>> = {
 export function describeWeightFormat(format: WeightFileFormat): string {
   return FORMAT_NAMES[format];
 }
+
+/** One line for lists and reports, e.g. "TorchScript archive ...: loadable; pickle names 5 callables, all allowed". */
+export function summarizeFileScan(scan: WeightFileScan): string {
+  const refused = scan.callables.filter((c) => !c.allowed).map((c) => c.name);
+  const callables =
+    scan.format === 'safetensors'
+      ? 'no code'
+      : `pickle names ${scan.callables.length} callable${scan.callables.length === 1 ? '' : 's'}` +
+        (refused.length === 0 ? ', all allowed' : `, refused: ${refused.join(', ')}`);
+  return `${describeWeightFormat(scan.format)}: ${scan.verdict}; ${callables}`;
+}
