@@ -160,7 +160,7 @@ export const ModelSummarySchema = z.object({
 export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 
 export const ImportModelRequestSchema = z.object({
-  /** A .safetensors file, its folder, or "demo" for the built-in model. */
+  /** A .safetensors, PyTorch (.pt/.bin) or TorchScript file, its folder, or "demo" for the built-in model. */
   path: z.string().min(1),
   name: z.string().min(1).max(200).optional(),
 });
