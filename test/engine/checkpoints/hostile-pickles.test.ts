@@ -108,7 +108,7 @@ describe('hostile pickles fail with one clean line and run nothing', () => {
     const evil = pickle(
       op.proto,
       op.global('posix', 'system'),
-      op.str('touch /tmp/pwned'),
+      op.str('touch pwned'),
       [0x85],
       op.reduce,
       op.stop,
