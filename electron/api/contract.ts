@@ -119,6 +119,8 @@ export const ModelArchitectureSchema = z.object({
     heads: z.number().int().positive(),
     patchSize: z.number().int().positive(),
     imageResolution: z.number().int().positive(),
+    /** Set for OpenAI ModifiedResNet image towers: Bottlenecks per stage. */
+    resnet: z.object({ stageBlocks: z.array(z.number().int().positive()) }).optional(),
   }),
   text: z.object({
     width: z.number().int().positive(),
@@ -130,6 +132,15 @@ export const ModelArchitectureSchema = z.object({
   parameters: z.number().int().nonnegative(),
   dtypes: z.array(z.enum(['F32', 'F16', 'BF16'])),
   naming: z.enum(['openai', 'huggingface']),
+  /** The file scan done first on import (format, callables its pickle names); absent for older imports. */
+  fileScan: z
+    .object({
+      format: z.string(),
+      verdict: z.enum(['loadable', 'refused']),
+      callables: z.array(z.object({ name: z.string(), allowed: z.boolean(), count: z.number().int() })),
+      summary: z.string(),
+    })
+    .optional(),
 });
 export type ModelArchitecture = z.infer<typeof ModelArchitectureSchema>;
 
@@ -149,7 +160,7 @@ export const ModelSummarySchema = z.object({
 export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 
 export const ImportModelRequestSchema = z.object({
-  /** A .safetensors file, its folder, or "demo" for the built-in model. */
+  /** A .safetensors, PyTorch (.pt/.bin) or TorchScript file, its folder, or "demo" for the built-in model. */
   path: z.string().min(1),
   name: z.string().min(1).max(200).optional(),
 });

@@ -3,6 +3,7 @@ import { VetbenchError } from '../../engine/errors.js';
 import { vetbenchVersion } from '../../engine/paths.js';
 import { registerAttack } from './commands/attack.js';
 import { registerCancel } from './commands/cancel.js';
+import { registerConvert } from './commands/convert.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDefend } from './commands/defend.js';
@@ -32,6 +33,7 @@ const program = new Command()
 
 registerInfo(program);
 registerInspectModel(program);
+registerConvert(program);
 registerTokenize(program);
 registerEncode(program);
 registerDataset(program);

@@ -166,7 +166,10 @@ export async function reportInputFromStore(
       architecture: m.architecture.description,
       provenance: (m.sourceRunId !== null
         ? { 'made by run': m.sourceRunId }
-        : { source: 'imported file' }) as Record<string, string | number>,
+        : {
+            source: 'imported file',
+            ...(m.architecture.fileScan ? { 'file scan': m.architecture.fileScan.summary } : {}),
+          }) as Record<string, string | number>,
     })),
     datasets: datasets.map((d) => ({
       id: String(d.id),

@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import type { DatasetSummary, ModelSummary } from '../api/contract.js';
-import { loadClipWeights } from '../../engine/clip/load-weights.js';
+import { scanWeightFile } from '../../engine/clip/checkpoints/file-scan.js';
+import { loadClipWeights, resolveWeightsFile } from '../../engine/clip/load-weights.js';
 import { resolveModelPath } from '../../engine/clip/resolve-model.js';
 import { importDataset } from '../../engine/datasets/import-dataset.js';
 import { resolveDataset } from '../../engine/datasets/resolve.js';
@@ -18,6 +19,15 @@ export async function importModelInto(
   name?: string,
 ): Promise<ModelSummary> {
   const path = resolve(resolveModelPath(nameOrPath));
+  // First vetting step: scan the file without running it; a pickle that names other code is never loaded.
+  const scan = await scanWeightFile(await resolveWeightsFile(path));
+  if (scan.verdict === 'refused') {
+    throw new VetbenchError(
+      'model-refused',
+      `${scan.path}: ${scan.reason ?? 'refused by the file scan'}`,
+      'Do not open this file with torch.load. Ask its publisher for a safetensors file; `vetbench inspect-model` lists what the file references.',
+    );
+  }
   const weights = await loadClipWeights(path);
   const existing = store.findModel(path, weights.source.fingerprint);
   if (existing) return existing;
@@ -26,7 +36,7 @@ export async function importModelInto(
     path,
     fingerprint: weights.source.fingerprint,
     fileBytes: weights.source.fileBytes,
-    architecture: modelArchitecture(weights),
+    architecture: modelArchitecture(weights, scan),
     warnings: [...weights.source.warnings],
   });
 }

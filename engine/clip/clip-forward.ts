@@ -1,5 +1,7 @@
 import { l2Normalize, quickGelu, type TensorOps } from '../tensor/ops.js';
+import { VetbenchError } from '../errors.js';
 import { gridSize, LAYER_NORM_EPS, type ClipConfig } from './config.js';
+import { encodeImageResNet } from './resnet-forward.js';
 
 /**
  * CLIP ViT forward pass (METHODS 1.1, 1.6), written once against TensorOps so it runs eagerly on TF.js and
@@ -55,6 +57,19 @@ export interface VisionResult<T> {
   readonly attentions: T[];
   /** [N, T, W] after each block, when collected. */
   readonly tokens: T[];
+  /** ResNet towers only: layer4's feature map [N, H, W, C] (channels last). */
+  readonly layer4?: T;
+}
+
+/** For methods that work on image tokens or blocks of a ViT (visual prompts, attention maps). */
+export function requireViT(config: ClipConfig, what: string): void {
+  if (config.vision.resnet) {
+    throw new VetbenchError(
+      'needs-vit',
+      `${what} needs a ViT image tower (it works on image tokens); this model has a ResNet image tower`,
+      'Use a ViT CLIP for this method; on ResNet CLIP use CBPT, fine-tuning, CleanCLIP, linear probing, scans or Grad-CAM.',
+    );
+  }
 }
 
 interface BlockOptions<T> {
@@ -194,6 +209,11 @@ export function visionHead<T>(g: ClipGraph<T>, x: T): T {
 }
 
 export function encodeImage<T>(g: ClipGraph<T>, pixels: T, options: VisionOptions<T> = {}): VisionResult<T> {
+  if (g.config.vision.resnet) {
+    if (options.prompts) requireViT(g.config, 'Deep visual prompts');
+    const { embeds, layer4 } = encodeImageResNet(g, pixels);
+    return { embeds, cls: [], attentions: [], tokens: [], layer4 };
+  }
   const sink = { cls: [] as T[], attentions: [] as T[], tokens: [] as T[] };
   const stem = visionStem(g, pixels);
   if (options.collectCls) sink.cls.push(classToken(g.ops, stem));

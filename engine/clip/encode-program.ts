@@ -7,10 +7,16 @@ import {
   type DeepPrompts,
   type TextInput,
 } from './clip-forward.js';
+import type { ClipConfig } from './config.js';
 
 /** What `vetbench encode` and the evaluation paths compute, named as the output files. */
 export type EncodeOutputName =
-  'image_embeds' | 'text_embeds' | 'logits_per_image' | 'vision_cls_per_layer' | 'vision_last_attention';
+  | 'image_embeds'
+  | 'text_embeds'
+  | 'logits_per_image'
+  | 'vision_cls_per_layer'
+  | 'vision_last_attention'
+  | 'layer4';
 
 export const ENCODE_OUTPUTS: readonly EncodeOutputName[] = [
   'image_embeds',
@@ -19,6 +25,19 @@ export const ENCODE_OUTPUTS: readonly EncodeOutputName[] = [
   'vision_cls_per_layer',
   'vision_last_attention',
 ];
+
+/** What a ResNet CLIP gives instead of class tokens and attention: layer4's map [N, C, H, W] (as PyTorch). */
+export const RESNET_ENCODE_OUTPUTS: readonly EncodeOutputName[] = [
+  'image_embeds',
+  'text_embeds',
+  'logits_per_image',
+  'layer4',
+];
+
+/** The outputs a model of this architecture can give. */
+export function encodeOutputsFor(config: ClipConfig): readonly EncodeOutputName[] {
+  return config.vision.resnet ? RESNET_ENCODE_OUTPUTS : ENCODE_OUTPUTS;
+}
 
 export interface EncodeInputs<T> {
   readonly pixels?: T;
@@ -60,6 +79,7 @@ export function encodeProgram<T>(
     if (wanted.has('vision_cls_per_layer')) out.vision_cls_per_layer = stackRows(g.ops, vision.cls);
     if (wanted.has('vision_last_attention') && vision.attentions[0])
       out.vision_last_attention = vision.attentions[0];
+    if (wanted.has('layer4') && vision.layer4) out.layer4 = g.ops.transpose(vision.layer4, [0, 3, 1, 2]);
   }
   if (inputs.text) {
     textEmbeds = encodeText(g, inputs.text, inputs.context ? { vectors: inputs.context } : undefined);

@@ -9,7 +9,8 @@ import {
   type TextConfig,
   type VisionConfig,
 } from './config.js';
-import { readSafetensors, type SafetensorsTensor } from './safetensors.js';
+import { readWeightsFile, type FileTensor } from './checkpoints/read-weights-file.js';
+import { inferResNetVision, isResNetTensorNames } from './resnet-config.js';
 import type { ClipWeights, WeightDtype, WeightNaming } from './weights.js';
 
 /**
@@ -42,7 +43,8 @@ const HF_TEXT_BLOCK = /^text_model\.encoder\.layers\.(\d+)\./;
 
 /** Buffers some exporters save beside the parameters; they carry nothing the model needs. */
 const HARMLESS_EXACT = new Set(['input_resolution', 'context_length', 'vocab_size']);
-const HARMLESS_LAST_SEGMENT = new Set(['position_ids', 'attn_mask']);
+// num_batches_tracked: BatchNorm's step counter (ResNet CLIP), unused in eval mode.
+const HARMLESS_LAST_SEGMENT = new Set(['position_ids', 'attn_mask', 'num_batches_tracked']);
 
 const MODULE_PREFIX = 'module.';
 
@@ -195,8 +197,66 @@ function blockShapes(prefix: string, width: number, shapes: Map<string, number[]
 /** Every canonical tensor of a CLIP ViT with this config, in canonical order, with its shape. */
 export function expectedOpenAiShapes(config: ClipConfig): Map<string, number[]> {
   const { vision: v, text: t, embedDim } = config;
-  const grid = v.imageResolution / v.patchSize;
   const shapes = new Map<string, number[]>();
+  if (v.resnet) resnetShapes(config, shapes);
+  else vitShapes(config, shapes);
+  shapes.set('token_embedding.weight', [t.vocabSize, t.width]);
+  shapes.set('positional_embedding', [t.contextLength, t.width]);
+  for (let i = 0; i < t.layers; i++) blockShapes(`transformer.resblocks.${i}.`, t.width, shapes);
+  shapes.set('ln_final.weight', [t.width]);
+  shapes.set('ln_final.bias', [t.width]);
+  shapes.set('text_projection', [t.width, embedDim]);
+  shapes.set('logit_scale', []);
+  return shapes;
+}
+
+function batchNormShapes(prefix: string, channels: number, shapes: Map<string, number[]>): void {
+  for (const p of ['weight', 'bias', 'running_mean', 'running_var']) shapes.set(`${prefix}.${p}`, [channels]);
+}
+
+/** OpenAI's ModifiedResNet (clip/model.py): stem, four stages of Bottlenecks, attention pool. */
+function resnetShapes(config: ClipConfig, shapes: Map<string, number[]>): void {
+  const { vision: v, embedDim } = config;
+  const width = v.width;
+  const stem = width / 2;
+  shapes.set('visual.conv1.weight', [stem, 3, 3, 3]);
+  batchNormShapes('visual.bn1', stem, shapes);
+  shapes.set('visual.conv2.weight', [stem, stem, 3, 3]);
+  batchNormShapes('visual.bn2', stem, shapes);
+  shapes.set('visual.conv3.weight', [width, stem, 3, 3]);
+  batchNormShapes('visual.bn3', width, shapes);
+  let inplanes = width;
+  (v.resnet?.stageBlocks ?? []).forEach((blocks, stage) => {
+    const planes = width * 2 ** stage;
+    for (let i = 0; i < blocks; i++) {
+      const prefix = `visual.layer${stage + 1}.${i}`;
+      shapes.set(`${prefix}.conv1.weight`, [planes, inplanes, 1, 1]);
+      batchNormShapes(`${prefix}.bn1`, planes, shapes);
+      shapes.set(`${prefix}.conv2.weight`, [planes, planes, 3, 3]);
+      batchNormShapes(`${prefix}.bn2`, planes, shapes);
+      shapes.set(`${prefix}.conv3.weight`, [planes * 4, planes, 1, 1]);
+      batchNormShapes(`${prefix}.bn3`, planes * 4, shapes);
+      if (i === 0) {
+        shapes.set(`${prefix}.downsample.0.weight`, [planes * 4, inplanes, 1, 1]);
+        batchNormShapes(`${prefix}.downsample.1`, planes * 4, shapes);
+      }
+      inplanes = planes * 4;
+    }
+  });
+  const features = width * 32;
+  const grid = v.imageResolution / v.patchSize;
+  shapes.set('visual.attnpool.positional_embedding', [grid * grid + 1, features]);
+  for (const proj of ['k_proj', 'q_proj', 'v_proj']) {
+    shapes.set(`visual.attnpool.${proj}.weight`, [features, features]);
+    shapes.set(`visual.attnpool.${proj}.bias`, [features]);
+  }
+  shapes.set('visual.attnpool.c_proj.weight', [embedDim, features]);
+  shapes.set('visual.attnpool.c_proj.bias', [embedDim]);
+}
+
+function vitShapes(config: ClipConfig, shapes: Map<string, number[]>): void {
+  const { vision: v, embedDim } = config;
+  const grid = v.imageResolution / v.patchSize;
   shapes.set('visual.class_embedding', [v.width]);
   shapes.set('visual.conv1.weight', [v.width, 3, v.patchSize, v.patchSize]);
   shapes.set('visual.positional_embedding', [1 + grid * grid, v.width]);
@@ -206,14 +266,6 @@ export function expectedOpenAiShapes(config: ClipConfig): Map<string, number[]> 
   shapes.set('visual.ln_post.weight', [v.width]);
   shapes.set('visual.ln_post.bias', [v.width]);
   shapes.set('visual.proj', [v.width, embedDim]);
-  shapes.set('token_embedding.weight', [t.vocabSize, t.width]);
-  shapes.set('positional_embedding', [t.contextLength, t.width]);
-  for (let i = 0; i < t.layers; i++) blockShapes(`transformer.resblocks.${i}.`, t.width, shapes);
-  shapes.set('ln_final.weight', [t.width]);
-  shapes.set('ln_final.bias', [t.width]);
-  shapes.set('text_projection', [t.width, embedDim]);
-  shapes.set('logit_scale', []);
-  return shapes;
 }
 
 /** The file tensors (name -> shape) a model with this config must hold in the given naming. */
@@ -324,7 +376,7 @@ interface ShapeView {
   fileName(canonical: string): string;
 }
 
-function makeShapeView(tensors: ReadonlyMap<string, SafetensorsTensor>, naming: WeightNaming): ShapeView {
+function makeShapeView(tensors: ReadonlyMap<string, FileTensor>, naming: WeightNaming): ShapeView {
   return {
     naming,
     names: [...tensors.keys()],
@@ -446,6 +498,23 @@ function headsFor(width: number, tower: 'vision' | 'text', config: HfConfig | un
 }
 
 function inferClipConfig(view: ShapeView, hfConfig: HfConfig | undefined): ClipConfig {
+  if (view.naming === 'openai' && isResNetTensorNames(view.names)) {
+    const { vision, embedDim } = inferResNetVision(view.names, (n) => view.canonicalShape(n));
+    const shapes = requireShapes(view, ['token_embedding.weight', 'positional_embedding']);
+    const [vocabSize = 0, textWidth = 0] = shapes.get('token_embedding.weight') ?? [];
+    const [contextLength = 0] = shapes.get('positional_embedding') ?? [];
+    return {
+      embedDim,
+      vision,
+      text: {
+        width: textWidth,
+        layers: layerCount(view, 'text'),
+        heads: headsFor(textWidth, 'text', undefined),
+        contextLength,
+        vocabSize,
+      },
+    };
+  }
   const anchors = requireShapes(view, [
     'visual.conv1.weight',
     'visual.positional_embedding',
@@ -609,21 +678,18 @@ function configWarnings(hf: HfConfig): string[] {
 // Validation and conversion
 
 function checkSupportedArchitecture(names: readonly string[]): void {
-  const resnet = names.some((n) => n.startsWith('visual.layer1.') || n.startsWith('visual.attnpool.'));
   const timm = names.some((n) => n.startsWith('visual.trunk.'));
-  if (resnet || timm) {
+  if (timm) {
     throw new VetbenchError(
       'weights-unsupported-architecture',
-      resnet
-        ? 'these are ResNet CLIP weights (visual.layer1.*, visual.attnpool.*); only ViT CLIP is supported so far'
-        : 'this open_clip model has a timm image tower (visual.trunk.*); only the OpenAI ViT layout is supported',
-      'Use a ViT CLIP (for example ViT-B/32) in OpenAI/open_clip or Hugging Face CLIPModel format.',
+      'this open_clip model has a timm image tower (visual.trunk.*); only the OpenAI ViT and ModifiedResNet layouts are supported',
+      'Use a CLIP in OpenAI/open_clip layout (ViT or ResNet) or Hugging Face CLIPModel format.',
     );
   }
 }
 
 function validateAgainstExpected(
-  tensors: ReadonlyMap<string, SafetensorsTensor>,
+  tensors: ReadonlyMap<string, FileTensor>,
   expected: ReadonlyMap<string, number[]>,
   config: ClipConfig,
 ): void {
@@ -680,12 +746,12 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
 }
 
 function toCanonical(
-  tensors: ReadonlyMap<string, SafetensorsTensor>,
+  tensors: ReadonlyMap<string, FileTensor>,
   naming: WeightNaming,
   expected: ReadonlyMap<string, number[]>,
 ): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
-  const get = (name: string): SafetensorsTensor => {
+  const get = (name: string): FileTensor => {
     const tensor = tensors.get(name);
     if (!tensor) throw new Error(`toCanonical: '${name}' vanished after validation`);
     return tensor;
@@ -725,7 +791,7 @@ function countNonFinite(data: Float32Array): number {
 }
 
 /** A folder is accepted when it holds one obvious weights file (Hugging Face / open_clip layouts). */
-async function resolveWeightsFile(path: string): Promise<string> {
+export async function resolveWeightsFile(path: string): Promise<string> {
   let isDirectory = false;
   try {
     isDirectory = (await stat(path)).isDirectory();
@@ -744,9 +810,14 @@ async function resolveWeightsFile(path: string): Promise<string> {
     );
   }
   if (!isDirectory) return path;
-  const files = (await readdir(path)).filter((f) => f.endsWith('.safetensors'));
+  const entries = await readdir(path);
+  const files = entries.filter((f) => f.endsWith('.safetensors'));
   for (const preferred of ['model.safetensors', 'open_clip_model.safetensors']) {
     if (files.includes(preferred)) return join(path, preferred);
+  }
+  // PyTorch checkpoints in the Hugging Face / open_clip folder layouts, read by the safe pickle reader.
+  for (const preferred of ['pytorch_model.bin', 'open_clip_pytorch_model.bin']) {
+    if (files.length === 0 && entries.includes(preferred)) return join(path, preferred);
   }
   if (files.length === 1 && files[0]) return join(path, files[0]);
   throw new VetbenchError(
@@ -766,9 +837,9 @@ export async function loadClipWeights(
   options: LoadClipWeightsOptions = {},
 ): Promise<ClipWeights> {
   const weightsPath = resolve(await resolveWeightsFile(path));
-  const file = await readSafetensors(weightsPath, { sha256: true });
+  const file = await readWeightsFile(weightsPath);
 
-  const tensors = new Map<string, SafetensorsTensor>();
+  const tensors = new Map<string, FileTensor>();
   for (const tensor of file.tensors) {
     const name = stripModulePrefix(tensor.name);
     if (isHarmlessBuffer(name)) continue;
@@ -815,7 +886,8 @@ export async function loadClipWeights(
     logitScale: canonical.get('logit_scale')?.data[0] ?? NaN,
     source: {
       path: weightsPath,
-      fingerprint: file.sha256 ?? '',
+      fingerprint: file.sha256,
+      format: file.format,
       naming,
       dtypes: DTYPE_ORDER.filter((d) => storedDtypes.has(d)),
       fileBytes: file.fileBytes,

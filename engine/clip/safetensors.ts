@@ -167,20 +167,17 @@ function isDimension(value: unknown): value is number {
 /** Recognise the formats people most often pass by mistake, to say how to convert them. */
 function wrongFormatHint(bytes: Uint8Array): string | undefined {
   const startsWith = (magic: readonly number[]) => magic.every((b, i) => bytes[i] === b);
+  // Vetbench reads these itself (engine/clip/checkpoints) without running their pickles; never advise torch.load.
   if (startsWith([0x50, 0x4b, 0x03, 0x04])) {
     return (
       'This is a zip archive, most likely a PyTorch checkpoint (.pt/.bin, including OpenAI TorchScript files). ' +
-      'Convert it to safetensors: python -c "import torch; from safetensors.torch import save_file; ' +
-      "p='model.pt'; m=torch.jit.load(p, map_location='cpu') if p.endswith('.pt') else None; " +
-      "sd=m.state_dict() if m is not None else torch.load(p, map_location='cpu'); sd=sd.get('state_dict', sd); " +
-      "save_file({k: v.float().contiguous() for k, v in sd.items()}, 'model.safetensors')\""
+      'Vetbench reads it without running its code: vetbench inspect-model <file>, or vetbench convert <file> --out model.safetensors.'
     );
   }
   if (bytes[0] === 0x80 && bytes[1] !== undefined && bytes[1] >= 2 && bytes[1] <= 5) {
     return (
-      'This is a Python pickle (legacy torch.save checkpoint). Convert it: python -c "import torch; ' +
-      "from safetensors.torch import save_file; sd=torch.load('model.pt', map_location='cpu'); " +
-      "sd=sd.get('state_dict', sd); save_file({k: v.float().contiguous() for k, v in sd.items()}, 'model.safetensors')\""
+      'This is a Python pickle (legacy torch.save checkpoint). Vetbench reads it without running its code: ' +
+      'vetbench inspect-model <file>, or vetbench convert <file> --out model.safetensors.'
     );
   }
   if (startsWith([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))
@@ -348,7 +345,7 @@ function alignedRange(
 }
 
 /** Converts one tensor's bytes to float32 (a fresh array, so the file buffer can be released afterwards). */
-function decodeToFloat32(
+export function decodeToFloat32(
   bytes: Uint8Array,
   offset: number,
   count: number,

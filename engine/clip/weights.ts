@@ -1,4 +1,5 @@
 import type { HostTensor } from '../tensor/host-tensor.js';
+import type { WeightFileFormat } from './checkpoints/read-weights-file.js';
 import type { ClipConfig } from './config.js';
 
 /** How the tensors were named in the file the model came from. */
@@ -22,6 +23,8 @@ export interface WeightSource {
   /** SHA-256 of the file, hex. */
   readonly fingerprint: string;
   readonly naming: WeightNaming;
+  /** The container the weights came in (safetensors, torch zip/legacy, TorchScript); absent for built-in ones. */
+  readonly format?: WeightFileFormat;
   readonly dtypes: readonly WeightDtype[];
   readonly fileBytes: number;
   /** Tensors that held NaN or Inf values (loaded anyway, with a warning). */

@@ -1,3 +1,4 @@
+import { requireViT } from '../clip/clip-forward.js';
 import { gridSize } from '../clip/config.js';
 import { str, type ParamSpecs, type ParamValues } from '../methods/params.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
@@ -38,6 +39,7 @@ export const attentionExplainer: Explainer = {
   paper: 'Dosovitskiy et al. An Image is Worth 16x16 Words. ICLR 2021 (attention maps, appendix D.7).',
   params: PARAMS,
   async run(context: ExplainContext, params: ParamValues): Promise<ExplainResult> {
+    requireViT(context.model.weights.config, 'Attention maps');
     const grid = gridSize(context.model.weights.config.vision);
     const sets = explainedImageSets(context, str(params, 'images'));
     const outputs: { name: string; maps: HostTensor; rows: HostTensor }[] = [];

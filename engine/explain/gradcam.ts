@@ -1,3 +1,4 @@
+import { requireViT } from '../clip/clip-forward.js';
 import { gridSize } from '../clip/config.js';
 import { num, str, type ParamSpecs, type ParamValues } from '../methods/params.js';
 import { createTrainer, type TrainingExecutorKind } from '../train/create-trainer.js';
@@ -6,6 +7,7 @@ import { oneHot } from '../tensor/ops.js';
 import type { ExplainContext, ExplainModel, ExplainResult, Explainer } from './explainer.js';
 import { explainedClasses, explainedImageSets, CLASS_PARAM, IMAGES_PARAM } from './explained-images.js';
 import { overlayPanel } from './overlay.js';
+import { resnetGradCamObjective } from './resnet-probes.js';
 import { concatRows, normalizedCopy, resolveBlock, sequenceLength, sliceRows } from './vit-inputs.js';
 import { gradCamObjective } from './vit-probes.js';
 
@@ -14,22 +16,28 @@ import { gradCamObjective } from './vit-probes.js';
  * class logit w.r.t. them, weights w_c = mean over patch tokens of G[:, c] and map = ReLU(sum_c w_c A[p, c])
  * over the patch grid. The class token and prompt tokens are not part of the map.
  */
-export function gradCamFromTokens(activation: HostTensor, gradient: HostTensor, grid: number): HostTensor {
+export function gradCamFromTokens(
+  activation: HostTensor,
+  gradient: HostTensor,
+  grid: number,
+  firstPatch = 1,
+): HostTensor {
   const [n, tokens, width] = activation.shape as [number, number, number];
   const patches = grid * grid;
-  if (tokens < 1 + patches) throw new Error(`gradCamFromTokens: ${tokens} tokens for a ${grid}x${grid} grid`);
+  if (tokens < firstPatch + patches)
+    throw new Error(`gradCamFromTokens: ${tokens} tokens for a ${grid}x${grid} grid`);
   const maps = new Float32Array(n * patches);
   const weights = new Float64Array(width);
   for (let i = 0; i < n; i++) {
     weights.fill(0);
     const base = i * tokens * width;
-    for (let p = 1; p <= patches; p++) {
+    for (let p = firstPatch; p < firstPatch + patches; p++) {
       for (let c = 0; c < width; c++) weights[c]! += gradient.data[base + p * width + c]! / patches;
     }
-    for (let p = 1; p <= patches; p++) {
+    for (let p = firstPatch; p < firstPatch + patches; p++) {
       let s = 0;
       for (let c = 0; c < width; c++) s += weights[c]! * activation.data[base + p * width + c]!;
-      maps[i * patches + p - 1] = Math.max(0, s);
+      maps[i * patches + p - firstPatch] = Math.max(0, s);
     }
   }
   return { data: maps, shape: [n, grid, grid] };
@@ -58,6 +66,7 @@ export async function computeGradCam(
   options: GradCamOptions,
 ): Promise<GradCamOutput> {
   const { config, logitScale } = model.weights;
+  if (config.vision.resnet) return computeResNetGradCam(model, pixels01, classes, options);
   const layers = config.vision.layers;
   const block = resolveBlock(options.block, layers, 'gradcam');
   const grid = gridSize(config.vision);
@@ -93,6 +102,55 @@ export async function computeGradCam(
   return { maps: concatRows(maps), logits: concatRows(logits), block };
 }
 
+/**
+ * Grad-CAM of a ResNet CLIP at layer4 (its feature map is the grid; `block` does not apply). The map is
+ * reported as block = the index of the last Bottleneck.
+ */
+async function computeResNetGradCam(
+  model: ExplainModel,
+  pixels01: HostTensor,
+  classes: readonly number[],
+  options: GradCamOptions,
+): Promise<GradCamOutput> {
+  const { config, logitScale } = model.weights;
+  if (model.prompts) requireViT(config, 'Grad-CAM with visual prompts');
+  const grid = gridSize(config.vision);
+  const channels = config.vision.width * 32;
+  const trainer = await createTrainer(
+    resnetGradCamObjective({ logitScale }),
+    model.weights,
+    options.executor,
+  );
+  const n = pixels01.shape[0] as number;
+  const batchSize = options.batchSize ?? 32;
+  const maps: HostTensor[] = [];
+  const logits: HostTensor[] = [];
+  try {
+    for (let from = 0; from < n; from += batchSize) {
+      const count = Math.min(batchSize, n - from);
+      const probeShape = [count, grid, grid, channels];
+      const step = await trainer.step(
+        { probe: { data: new Float32Array(count * grid * grid * channels), shape: probeShape } },
+        {
+          pixels: normalizedCopy(sliceRows(pixels01, from, count)),
+          classText: model.head.embeddings,
+          select: oneHot(classes.slice(from, from + count), model.head.classNames.length),
+        },
+      );
+      // Channels-last [N, h, w, C] is [N, h*w, C] in memory: the same weighting as patch tokens, from 0.
+      const asTokens = (t: HostTensor): HostTensor => ({
+        data: t.data,
+        shape: [count, grid * grid, channels],
+      });
+      maps.push(gradCamFromTokens(asTokens(step.metrics.activation!), asTokens(step.grads.probe!), grid, 0));
+      logits.push(step.metrics.logits!);
+    }
+  } finally {
+    await trainer.dispose();
+  }
+  return { maps: concatRows(maps), logits: concatRows(logits), block: config.vision.layers - 1 };
+}
+
 const PARAMS: ParamSpecs = {
   block: {
     kind: 'integer',
@@ -109,7 +167,7 @@ export const gradCamExplainer: Explainer = {
   id: 'gradcam',
   title: 'Grad-CAM (ViT)',
   summary:
-    'Where the evidence for a class sits: gradient-weighted patch tokens of a block, ReLU, over the patch grid.',
+    'Where the evidence for a class sits: gradient-weighted patch tokens of a block (ViT) or layer4 channels (ResNet), ReLU, over the grid.',
   paper:
     'Selvaraju et al. Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization. ICCV 2017.',
   params: PARAMS,

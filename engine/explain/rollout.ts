@@ -1,3 +1,4 @@
+import { requireViT } from '../clip/clip-forward.js';
 import { gridSize } from '../clip/config.js';
 import { num, str, type ParamSpecs, type ParamValues } from '../methods/params.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
@@ -77,6 +78,7 @@ export const rolloutExplainer: Explainer = {
   paper: 'Abnar, Zuidema. Quantifying Attention Flow in Transformers. ACL 2020.',
   params: PARAMS,
   async run(context: ExplainContext, params: ParamValues): Promise<ExplainResult> {
+    requireViT(context.model.weights.config, 'Attention rollout');
     const grid = gridSize(context.model.weights.config.vision);
     const residual = num(params, 'residualWeight');
     const sets = explainedImageSets(context, str(params, 'images'));

@@ -34,11 +34,19 @@ export function contrastiveObjective(): Objective {
   };
 }
 
+function isBatchNormBuffer(name: string): boolean {
+  return name.endsWith('.running_mean') || name.endsWith('.running_var');
+}
+
 /** Every weight the forward pass reads, as independent copies to train (the patch kernel in its flat form). */
 export function clipTrainableTensors(weights: ClipWeights): Record<string, HostTensor> {
   const out: Record<string, HostTensor> = {};
+  const resnet = weights.config.vision.resnet !== undefined;
   for (const [name, t] of clipParamTensors(weights)) {
-    if (name === 'visual.conv1.weight') continue; // trained through its flat view PATCH_WEIGHT
+    // A ViT's patch kernel is trained through its flat view PATCH_WEIGHT.
+    if (name === 'visual.conv1.weight' && !resnet) continue;
+    // BatchNorm's running statistics are buffers, not parameters: fine-tuning reads them, never moves them.
+    if (isBatchNormBuffer(name)) continue;
     out[name] = { data: Float32Array.from(t.data), shape: [...t.shape] };
   }
   return out;
@@ -56,5 +64,7 @@ export function trainedToCanonical(
       out.set('visual.conv1.weight', { data: t.data, shape: conv.shape });
     } else out.set(name, t);
   }
+  // Tensors that were not trained (BatchNorm buffers) keep their values.
+  for (const [name, t] of weights.tensors) if (!out.has(name) && isBatchNormBuffer(name)) out.set(name, t);
   return out;
 }

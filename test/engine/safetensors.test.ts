@@ -431,7 +431,7 @@ describe('bad files', () => {
     );
   });
 
-  it('recognises PyTorch zip checkpoints and says how to convert them', () => {
+  it('recognises PyTorch zip checkpoints and points to the safe reader', () => {
     const zip = new Uint8Array(64);
     zip.set([0x50, 0x4b, 0x03, 0x04]);
     const error = expectVetbenchError(
@@ -439,7 +439,8 @@ describe('bad files', () => {
       'safetensors-wrong-format',
       /not a safetensors file/,
     );
-    expect(error.hint).toMatch(/save_file/);
+    expect(error.hint).toMatch(/vetbench convert <file> --out model\.safetensors/);
+    expect(error.hint).not.toMatch(/torch\.load/);
   });
 
   it('reports missing files and folders as VetbenchErrors', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { checkPixels, checkTokenIds, checkVisualPrompts } from '../../../engine/clip/encode-inputs.js';
-import { ENCODE_OUTPUTS, type EncodeOutputName } from '../../../engine/clip/encode-program.js';
+import { encodeOutputsFor, type EncodeOutputName } from '../../../engine/clip/encode-program.js';
 import type { EncodeRequest, EncodeResult } from '../../../engine/clip/encode-request.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { resolveModelPath } from '../../../engine/clip/resolve-model.js';
@@ -26,7 +26,7 @@ export function registerEncode(program: Command): void {
     .description(
       'run a CLIP on pre-processed pixels and token ids; write embeddings, logits, class tokens, attention',
     )
-    .requiredOption('--model <weights>', 'CLIP weights (.safetensors)')
+    .requiredOption('--model <weights>', 'CLIP weights (.safetensors, PyTorch .pt/.bin, TorchScript)')
     .option('--pixels <npy>', 'float32 [N,3,H,W], already normalised')
     .option('--input-ids <npy>', 'integer [T,77] token ids')
     .option('--visual-prompts <npy>', 'float32 [L-D,b,W] deep visual prompts')
@@ -63,7 +63,7 @@ export function registerEncode(program: Command): void {
         checkVisualPrompts(tensors, depth, config);
         prompts = { depth, tensors };
       }
-      const outputs = ENCODE_OUTPUTS.filter((name: EncodeOutputName) => {
+      const outputs = encodeOutputsFor(config).filter((name: EncodeOutputName) => {
         if (name === 'text_embeds') return ids !== undefined;
         if (name === 'logits_per_image') return ids !== undefined && pixels !== undefined;
         return pixels !== undefined;

@@ -57,7 +57,10 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('zero-shot clean accuracy (CA) of a model on a dataset split')
-    .requiredOption('--model <weights|demo>', 'CLIP weights (.safetensors) or the built-in name demo')
+    .requiredOption(
+      '--model <weights|demo>',
+      'CLIP weights (.safetensors, PyTorch .pt/.bin, TorchScript) or the built-in name demo',
+    )
     .requiredOption('--dataset <root|demo>', 'dataset folder, CSV manifest, or the built-in name demo')
     .addOption(
       new Option('--split <name>', 'split to evaluate').choices(['train', 'val', 'test']).default('test'),

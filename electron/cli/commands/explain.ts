@@ -250,7 +250,10 @@ export function registerExplain(program: Command): void {
       'explanations (METHODS 5): overlays, embedding maps and PR curves, written as PNG/SVG + .npy',
     )
     .argument('<method>', EXPLAINERS.map((e) => e.id).join(' | '))
-    .requiredOption('--model <weights|demo>', 'CLIP weights (.safetensors) or the built-in name demo')
+    .requiredOption(
+      '--model <weights|demo>',
+      'CLIP weights (.safetensors, PyTorch .pt/.bin, TorchScript) or the built-in name demo',
+    )
     .requiredOption('--dataset <root|demo>', 'dataset folder, CSV manifest, or demo')
     .addOption(
       new Option('--split <name>', 'split the images come from')

@@ -72,7 +72,10 @@ export function registerPr(program: Command): void {
     .description(
       'perturbation resistivity per block (METHODS 2.3): mean cos(CLS_d(x), CLS_d(x+δ)) under noise, blur, colour jitter, flip and a trigger; recorded as an eval run of the project',
     )
-    .requiredOption('--model <weights|demo>', 'CLIP weights (.safetensors) or the built-in name demo')
+    .requiredOption(
+      '--model <weights|demo>',
+      'CLIP weights (.safetensors, PyTorch .pt/.bin, TorchScript) or the built-in name demo',
+    )
     .requiredOption('--dataset <root|demo>', 'dataset folder, CSV manifest, or demo')
     .addOption(
       new Option('--split <name>', 'split measured').choices(['train', 'val', 'test']).default('test'),

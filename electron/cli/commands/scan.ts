@@ -53,7 +53,10 @@ export function registerScan(program: Command): void {
     .description(
       'look for a backdoor without knowing the trigger: invert small triggers toward every class and flag a class that is reached far more easily than the others',
     )
-    .requiredOption('--model <weights|demo>', 'CLIP weights (.safetensors) or the built-in name demo')
+    .requiredOption(
+      '--model <weights|demo>',
+      'CLIP weights (.safetensors, PyTorch .pt/.bin, TorchScript) or the built-in name demo',
+    )
     .requiredOption('--dataset <root|demo>', 'clean labelled images (the train split is sampled)')
     .addOption(
       new Option(

@@ -1,3 +1,4 @@
+import { requireViT } from '../../clip/clip-forward.js';
 import { createHash } from 'node:crypto';
 import { DEFAULT_TEMPLATE } from '../../clip/zero-shot.js';
 import { deriveSeed } from '../../datasets/derive-seed.js';
@@ -155,6 +156,7 @@ async function runRvpt(
 ): Promise<DefenseResult> {
   const params = resolveParams(methodId, specs, given);
   const { config } = context.weights;
+  requireViT(config, methodId.toUpperCase());
   const layers = config.vision.layers;
   const depth = promptDepth(methodId, num(params, 'depth'), layers);
   const woTC = bool(params, 'woTC');
