@@ -13,7 +13,7 @@
  * bench/bench-cache.js (made with `vetbench attack` when missing). Runs go into .vetbench-cache/.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BENCH_CACHE, REPO_ROOT, ensureDemoAttack } from './bench-cache.js';
 
@@ -39,7 +39,7 @@ const target = 'banana';
 const model = ensureDemoAttack(attack);
 const triggerPath = model.replace(/\.safetensors$/, '.trigger.safetensors');
 const work = join(BENCH_CACHE, `oracle-${attack}-k${shots}-s${seed}`);
-rmSync(work, { recursive: true, force: true });
+rmSync(join(work, 'dataset'), { recursive: true, force: true });
 const oracleRoot = join(work, 'dataset');
 
 // The defender's K shots exactly as `vetbench defend` samples them, then the same images with the trigger.
@@ -108,15 +108,24 @@ function defend(label, method, dataset, k, depth, extra = []) {
     out,
     ...extra.flatMap((p) => ['--param', p]),
   ];
-  console.log(`${label}: node ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
+  // A run whose report is already there from the same command is not run again (a bench stopped late resumes).
+  const command = `vetbench ${args.slice(1).join(' ')}`;
+  const previous = existsSync(`${out}.json`) ? JSON.parse(readFileSync(`${out}.json`, 'utf8')) : null;
+  if (previous?.command === command) console.log(`${label}: reusing ${out}.json`);
+  else {
+    console.log(`${label}: node ${args.join(' ')}`);
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
+  }
   const report = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+  const last = report.epoch_metrics.at(-1) ?? {};
   return {
     label,
     method,
     depth,
+    params: extra,
     trainImages: report.train_images,
+    finalFr: typeof last.fr === 'number' ? last.fr : null,
     before: report.before,
     after: report.after,
   };
