@@ -1,4 +1,10 @@
-import { readSafetensors, writeSafetensors, type SafetensorsFile } from '../clip/safetensors.js';
+import {
+  readSafetensors,
+  readSafetensorsHeader,
+  writeSafetensors,
+  type SafetensorsFile,
+  type SafetensorsHeader,
+} from '../clip/safetensors.js';
 import { VetbenchError } from '../errors.js';
 import { resolveParams, type ParamValues } from '../methods/params.js';
 import { hostTensor, type HostTensor } from '../tensor/host-tensor.js';
@@ -12,6 +18,14 @@ import type { Trigger, TriggerFamily } from './trigger.js';
  */
 export const TRIGGER_FILE_FORMAT = 'vetbench-trigger';
 export const TRIGGER_FILE_VERSION = 1;
+
+/**
+ * The largest resolution a trigger file may declare: triggers live at the model's input resolution (224 or
+ * 336 for CLIP), and the trigger's arrays grow with its square, so a file cannot ask for gigabytes.
+ */
+export const MAX_TRIGGER_RESOLUTION = 1024;
+/** The most arrays a trigger saves (noise, grid, patch, delta: one each). */
+const MAX_TRIGGER_TENSORS = 4;
 
 const RECREATE_HINT = 'Create the trigger again (the run that made it can be repeated with the same seed).';
 
@@ -59,16 +73,84 @@ export async function loadTrigger(
   families: readonly TriggerFamily[],
   options: LoadTriggerOptions = {},
 ): Promise<Trigger> {
+  const unreadable = (e: unknown): unknown =>
+    e instanceof VetbenchError && e.code.startsWith('safetensors-')
+      ? corrupt(path, `not a readable trigger file (${e.message})`)
+      : e;
+  // Metadata and declared tensor sizes first: nothing is allocated from the file before they are checked.
+  let declared: SafetensorsHeader;
+  try {
+    declared = await readSafetensorsHeader(path);
+  } catch (e) {
+    throw unreadable(e);
+  }
+  const checked = checkTriggerMetadata(path, declared.metadata, families, options);
+  if (declared.entries.length > MAX_TRIGGER_TENSORS) {
+    throw corrupt(
+      path,
+      `it declares ${declared.entries.length} arrays; a trigger saves at most ${MAX_TRIGGER_TENSORS}`,
+    );
+  }
+  const most = 3 * checked.resolution * checked.resolution;
+  for (const entry of declared.entries) {
+    const count = entry.shape.reduce((a, b) => a * b, 1);
+    if (count > most) {
+      throw corrupt(
+        path,
+        `its array '${entry.name.slice(0, 40)}' declares ${count} values, more than a ${checked.resolution}x${checked.resolution} image holds`,
+      );
+    }
+  }
   let file: SafetensorsFile;
   try {
     file = await readSafetensors(path);
   } catch (e) {
-    if (e instanceof VetbenchError && e.code.startsWith('safetensors-')) {
-      throw corrupt(path, `not a readable trigger file (${e.message})`);
+    throw unreadable(e);
+  }
+  const { family, params, seed, resolution, method } = checkTriggerMetadata(
+    path,
+    file.metadata,
+    families,
+    options,
+  );
+  const meta = file.metadata;
+  const restore: Record<string, HostTensor> = {};
+  for (const t of file.tensors) restore[t.name] = hostTensor(t.data, t.shape);
+  let trigger: Trigger;
+  try {
+    trigger = family.create({ params, seed, resolution, restore });
+  } catch (e) {
+    // The family names the damaged array; the message also names the file.
+    if (e instanceof VetbenchError && e.code.startsWith('trigger-tensor')) {
+      throw new VetbenchError(e.code, `${path}: ${e.message}`, e.hint);
     }
     throw e;
   }
-  const meta = file.metadata;
+  const textKey = meta.textKey ?? '';
+  if (trigger.textKey !== textKey) {
+    throw corrupt(
+      path,
+      `the saved text key '${textKey}' differs from the one its parameters give ('${trigger.textKey}')`,
+    );
+  }
+  return trigger;
+}
+
+interface TriggerMetadata {
+  readonly family: TriggerFamily;
+  readonly method: string;
+  readonly params: ParamValues;
+  readonly seed: number;
+  readonly resolution: number;
+}
+
+/** Format, version, method, parameters, seed and resolution of a trigger file's metadata, checked. */
+function checkTriggerMetadata(
+  path: string,
+  meta: Readonly<Record<string, string>>,
+  families: readonly TriggerFamily[],
+  options: LoadTriggerOptions,
+): TriggerMetadata {
   if (meta.format !== TRIGGER_FILE_FORMAT) {
     throw new VetbenchError(
       'trigger-file-invalid',
@@ -111,7 +193,9 @@ export async function loadTrigger(
   }
   const seed = integerField(path, meta, 'seed');
   const resolution = integerField(path, meta, 'resolution');
-  if (resolution < 1) throw corrupt(path, `the trigger's resolution is ${resolution}`);
+  if (resolution < 1 || resolution > MAX_TRIGGER_RESOLUTION) {
+    throw corrupt(path, `the trigger's resolution is ${resolution}, outside 1..${MAX_TRIGGER_RESOLUTION}`);
+  }
   if (options.resolution !== undefined && options.resolution !== resolution) {
     throw new VetbenchError(
       'trigger-resolution-mismatch',
@@ -119,15 +203,5 @@ export async function loadTrigger(
       `Triggers live in pixel space at the model resolution: create the trigger again at ${options.resolution} (same seed and parameters) for this model.`,
     );
   }
-  const restore: Record<string, HostTensor> = {};
-  for (const t of file.tensors) restore[t.name] = hostTensor(t.data, t.shape);
-  const trigger = family.create({ params, seed, resolution, restore });
-  const textKey = meta.textKey ?? '';
-  if (trigger.textKey !== textKey) {
-    throw corrupt(
-      path,
-      `the saved text key '${textKey}' differs from the one its parameters give ('${trigger.textKey}')`,
-    );
-  }
-  return trigger;
+  return { family, method, params, seed, resolution };
 }
