@@ -107,12 +107,7 @@ export async function loadTrigger(
   } catch (e) {
     throw unreadable(e);
   }
-  const { family, params, seed, resolution, method } = checkTriggerMetadata(
-    path,
-    file.metadata,
-    families,
-    options,
-  );
+  const { family, params, seed, resolution } = checkTriggerMetadata(path, file.metadata, families, options);
   const meta = file.metadata;
   const restore: Record<string, HostTensor> = {};
   for (const t of file.tensors) restore[t.name] = hostTensor(t.data, t.shape);

@@ -757,7 +757,7 @@ describe('trigger files', () => {
 
   it('refuses arrays holding NaN or out-of-range values in every family that saves arrays, naming the file', async () => {
     const R = 16;
-    const cases: [string, string, number[], Record<string, unknown>][] = [
+    const cases: [string, string, number[], ParamValues][] = [
       ['blended', 'noise', [3, R, R], {}],
       ['badnet', 'noise', [3, 2, 2], { noise: 'fixed', patchSize: 28 }],
       ['wanet', 'grid', [R, R, 2], {}],
