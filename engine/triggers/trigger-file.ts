@@ -5,7 +5,10 @@ import {
   type SafetensorsFile,
   type SafetensorsHeader,
 } from '../clip/safetensors.js';
+import { createHash } from 'node:crypto';
 import { VetbenchError } from '../errors.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { payloadSha256 } from '../util/sealed-file.js';
 import { resolveParams, type ParamValues } from '../methods/params.js';
 import { hostTensor, type HostTensor } from '../tensor/host-tensor.js';
 import type { Trigger, TriggerFamily } from './trigger.js';
@@ -14,10 +17,24 @@ import type { Trigger, TriggerFamily } from './trigger.js';
  * A trigger saved with a run, so it is re-applied identically later: a safetensors file whose tensors are the
  * trigger's arrays (`tensors()`: Blended's noise, WaNet's grid, optimised patches) and whose metadata holds
  * everything else: format, format version, method, params (JSON), seed, resolution and text key. Loading
- * rebuilds the trigger through its family with the saved arrays as `restore`.
+ * rebuilds the trigger through its family with the saved arrays as `restore`. Version 2 adds `contentSha256`
+ * over the metadata and arrays, so an edited parameter or array is refused; version 1 files still load.
  */
 export const TRIGGER_FILE_FORMAT = 'vetbench-trigger';
-export const TRIGGER_FILE_VERSION = 1;
+export const TRIGGER_FILE_VERSION = 2;
+/** From version 2 a trigger file carries `contentSha256` over its metadata and arrays; version 1 files do not. */
+const SEALED_TRIGGER_VERSION = 2;
+
+/** SHA-256 over the canonical metadata (but this field) and the arrays (names, shapes, float32 bytes). */
+function triggerContentSha256(
+  metadata: Readonly<Record<string, string>>,
+  tensors: Readonly<Record<string, HostTensor>>,
+): string {
+  const { contentSha256: _stored, ...rest } = metadata;
+  return createHash('sha256')
+    .update(canonicalJson({ metadata: rest, payload: payloadSha256(tensors) }))
+    .digest('hex');
+}
 
 /**
  * The largest resolution a trigger file may declare: triggers live at the model's input resolution (224 or
@@ -35,7 +52,7 @@ export async function saveTrigger(path: string, trigger: Trigger): Promise<void>
     shape: [...t.shape],
     data: t.data,
   }));
-  await writeSafetensors(path, tensors, {
+  const metadata: Record<string, string> = {
     format: TRIGGER_FILE_FORMAT,
     formatVersion: String(TRIGGER_FILE_VERSION),
     method: trigger.method,
@@ -43,7 +60,9 @@ export async function saveTrigger(path: string, trigger: Trigger): Promise<void>
     seed: String(trigger.seed),
     resolution: String(trigger.resolution),
     textKey: trigger.textKey,
-  });
+  };
+  metadata.contentSha256 = triggerContentSha256(metadata, trigger.tensors());
+  await writeSafetensors(path, tensors, metadata);
 }
 
 export interface LoadTriggerOptions {
@@ -111,6 +130,16 @@ export async function loadTrigger(
   const meta = file.metadata;
   const restore: Record<string, HostTensor> = {};
   for (const t of file.tensors) restore[t.name] = hostTensor(t.data, t.shape);
+  if (
+    Number(meta.formatVersion) >= SEALED_TRIGGER_VERSION &&
+    meta.contentSha256 !== triggerContentSha256(meta, restore)
+  ) {
+    throw new VetbenchError(
+      'trigger-file-tampered',
+      `${path}: its ${meta.contentSha256 === undefined ? 'content hash is missing' : 'parameters or arrays do not match its content hash'} (the file was modified or corrupted)`,
+      `Do not use this file; ${RECREATE_HINT.charAt(0).toLowerCase()}${RECREATE_HINT.slice(1)}`,
+    );
+  }
   let trigger: Trigger;
   try {
     trigger = family.create({ params, seed, resolution, restore });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSafetensors } from '../../engine/clip/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../engine/clip/safetensors.js';
 import { encodePng } from '../../engine/demo/png.js';
 import { VetbenchError } from '../../engine/errors.js';
 import { decodeImage } from '../../engine/image/decode.js';
@@ -778,6 +778,27 @@ describe('trigger files', () => {
         );
         expect(e.message).toMatch(/outside/);
       }
+    }
+  });
+
+  it('seals a saved trigger (version 2): an edited parameter or array is refused', async () => {
+    const R = 8;
+    const path = join(dir, 'sealed-trigger.safetensors');
+    await saveTrigger(path, make(blendedTrigger, R));
+    const saved = await readSafetensors(path);
+    expect(saved.metadata.formatVersion).toBe('2');
+    const edits: [string, Record<string, string>, Float32Array][] = [
+      [
+        'ratio',
+        { ...saved.metadata, params: JSON.stringify({ ratio: 0.01, freshNoise: false }) },
+        saved.tensors[0]!.data,
+      ],
+      ['noise', saved.metadata, saved.tensors[0]!.data.map((v, i) => (i === 0 ? 0.5 : v))],
+    ];
+    for (const [name, metadata, data] of edits) {
+      const edited = join(dir, `edited-trigger-${name}.safetensors`);
+      await writeSafetensors(edited, [{ name: 'noise', shape: saved.tensors[0]!.shape, data }], metadata);
+      await expectVetbenchError(() => loadTrigger(edited, FAMILIES), 'trigger-file-tampered', edited);
     }
   });
 
