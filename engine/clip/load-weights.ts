@@ -765,6 +765,18 @@ export async function loadClipWeights(
   path: string,
   options: LoadClipWeightsOptions = {},
 ): Promise<ClipWeights> {
+  try {
+    return await loadClipWeightsFrom(path, options);
+  } catch (e) {
+    // Every refusal names the file the user gave (checks deep in the naming and shape code do not know it).
+    if (e instanceof VetbenchError && !e.message.includes(path)) {
+      throw new VetbenchError(e.code, `${path}: ${e.message}`, e.hint);
+    }
+    throw e;
+  }
+}
+
+async function loadClipWeightsFrom(path: string, options: LoadClipWeightsOptions): Promise<ClipWeights> {
   const weightsPath = resolve(await resolveWeightsFile(path));
   const file = await readSafetensors(weightsPath, { sha256: true });
 

@@ -49,7 +49,8 @@ export function parseCsv(text: string, sourceName = 'the CSV'): CsvRow[] {
           quoted = false;
         }
       } else {
-        if (ch === '\n') line++;
+        // Line breaks inside quotes are counted as outside them: CRLF, LF or a lone CR.
+        if (ch === '\n' || (ch === '\r' && source[i + 1] !== '\n')) line++;
         field += ch;
       }
       continue;

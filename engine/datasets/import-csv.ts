@@ -158,8 +158,8 @@ export async function readManifest(csvPath: string, root: string): Promise<Manif
   };
 }
 
-/** A field that names an image file, as a row of a manifest would: `dir/x.png` followed by a comma or the end. */
-const IMAGE_NAME = /[^\s,"]+\.(png|jpe?g|webp|gif|bmp|tiff?|avif)\s*(,|$)/im;
+/** Text that names an image file, as a row of a manifest would (`dir/x.png`). */
+const IMAGE_NAME = /[^\s,"]+\.(png|jpe?g|webp|gif|bmp|tiff?|avif)(?![a-z0-9])/i;
 
 /**
  * Why a row cannot be trusted, or null: a quoted field that runs over several lines and swallows what look
@@ -253,11 +253,10 @@ export async function listManifestItems(
   root: string,
   realRoot: string,
 ): Promise<Listing> {
-  const file = basename(manifest.file);
   if (!manifest.hasLabels) {
     throw new VetbenchError(
       'manifest-no-labels',
-      `${file} gives no labels, so it cannot define a dataset`,
+      `${manifest.file} gives no labels, so it cannot define a dataset`,
       'write rows as path,label[,caption] (with or without a header), or put the images in one folder per class',
     );
   }
