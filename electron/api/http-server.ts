@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -13,6 +13,7 @@ import {
   type ClientEvent,
 } from './contract.js';
 import { dispatch, type ApiHandlers } from './service.js';
+import { containedFile, decodePathPart } from './contained-file.js';
 
 const MAX_BODY_BYTES = 1 << 20;
 const TOKEN_COOKIE = 'vetbench_token';
@@ -179,9 +180,29 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
       return refuse(res, 405, 'method-not-allowed', `${req.method} is not served here`, 'Use GET.');
     const artifact = /^\/files\/artifact\/(\d+)$/.exec(url.pathname);
     if (artifact) return sendArtifact(res, Number(artifact[1]));
+    const decodedPath = decodePathPart(url.pathname);
+    if (decodedPath === null)
+      return refuse(
+        res,
+        400,
+        'bad-request',
+        'the URL holds a malformed percent-escape',
+        'Encode the path with encodeURIComponent.',
+      );
     const image = /^\/files\/dataset\/(\d+)\/(.+)$/.exec(url.pathname);
-    if (image) return sendDatasetImage(res, Number(image[1]), decodeURIComponent(image[2]!));
-    return sendStatic(res, url, given === url.searchParams.get('token'));
+    if (image) {
+      const imageId = decodePathPart(image[2]!);
+      if (imageId === null)
+        return refuse(
+          res,
+          400,
+          'bad-request',
+          'the image id holds a malformed percent-escape',
+          'Use an id from sampleImageIds.',
+        );
+      return sendDatasetImage(res, Number(image[1]), imageId);
+    }
+    return sendStatic(res, url, decodedPath, given === url.searchParams.get('token'));
   }
 
   function events(req: IncomingMessage, res: ServerResponse): void {
@@ -232,8 +253,9 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
       );
     }
     const root = source.toLowerCase().endsWith('.csv') ? dirname(source) : source;
-    const path = resolve(root, imageId);
-    if (!path.startsWith(resolve(root) + sep) || !existsSync(path))
+    // Real paths on both sides: a symlink out of the dataset is refused here as the import refused it.
+    const path = containedFile(root, imageId);
+    if (path === null)
       return refuse(
         res,
         404,
@@ -256,7 +278,7 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
     }
   }
 
-  function sendStatic(res: ServerResponse, url: URL, tokenInQuery: boolean): void {
+  function sendStatic(res: ServerResponse, url: URL, decodedPath: string, tokenInQuery: boolean): void {
     // The page is opened with ?token=: remember it in a same-site cookie for the page's own assets.
     const cookie = tokenInQuery
       ? { 'set-cookie': `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/` }
@@ -268,8 +290,8 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
       res.end(NOT_BUILT_PAGE);
       return;
     }
-    let path = resolve(dir, `.${decodeURIComponent(url.pathname)}`);
-    if (path !== dir && !path.startsWith(dir + sep))
+    const lexical = resolve(dir, `.${decodedPath}`);
+    if (lexical !== dir && !lexical.startsWith(dir + sep))
       return refuse(
         res,
         403,
@@ -277,7 +299,8 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
         'that path leaves the renderer folder',
         'Request files of the app only.',
       );
-    if (!existsSync(path) || statSync(path).isDirectory()) path = index; // client-side routes
+    // Client-side routes (and anything that is not a regular file inside the renderer folder) get the page.
+    const path = containedFile(dir, `.${decodedPath}`) ?? index;
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       ...cookie,

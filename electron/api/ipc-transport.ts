@@ -32,6 +32,20 @@ export function sameOriginAs(appUrl: string): FrameValidator {
   };
 }
 
+/**
+ * True when the message comes from the top-level frame of the window that sent it (not an iframe, even one of
+ * our own origin) and that frame shows the app's page. Every IPC channel of the app checks this.
+ */
+export function isMainFrameOfSender(
+  event: Pick<IpcMainInvokeEvent, 'senderFrame' | 'sender'>,
+  isTrustedFrame: FrameValidator,
+): boolean {
+  const frame = event.senderFrame;
+  if (!frame || frame.parent !== null) return false;
+  const mainFrame = (event.sender as Partial<Pick<WebContents, 'mainFrame'>> | undefined)?.mainFrame;
+  return mainFrame !== undefined && frame === mainFrame && isTrustedFrame(frame.url);
+}
+
 /** The part of IpcMain used here (tests pass a fake). */
 export type IpcMainLike = Pick<IpcMain, 'handle' | 'removeHandler'>;
 
@@ -52,8 +66,7 @@ export function registerIpcApi(
 ): () => void {
   for (const method of API_METHOD_NAMES) {
     ipcMain.handle(`${IPC_CHANNEL_PREFIX}${method}`, async (event: IpcMainInvokeEvent, payload: unknown) => {
-      const frame = event.senderFrame;
-      if (!frame || !isTrustedFrame(frame.url)) return FORBIDDEN;
+      if (!isMainFrameOfSender(event, isTrustedFrame)) return FORBIDDEN;
       return (await dispatch(handlers, method, payload)).reply;
     });
   }

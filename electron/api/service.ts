@@ -114,7 +114,10 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
           'this Vetbench serves one project only',
           'Restart it with --project <file> to work on another project.',
         );
-      return options.projects.open(allowed(r.path), r.create);
+      return options.projects.open(
+        r.create ? options.allowedRoots.checkWritable(r.path) : allowed(r.path),
+        r.create,
+      );
     },
     listModels: async () => ({ models: store.listModels() }),
     importModel: async (r) => importModelInto(store, allowed(r.path), r.name),
@@ -178,11 +181,11 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
       const fileName = `${a.runId === null ? 'project' : `run-${a.runId}`}-${basename(a.name)}`;
       let destination: string;
       if (r.path === undefined) {
-        const folder = options.allowedRoots.check(defaultExportFolder(store.path));
+        const folder = options.allowedRoots.checkWritable(defaultExportFolder(store.path));
         await mkdir(folder, { recursive: true });
         destination = freeFileName(join(folder, fileName));
       } else {
-        const given = options.allowedRoots.check(r.path);
+        const given = options.allowedRoots.checkWritable(r.path);
         destination =
           existsSync(given) && statSync(given).isDirectory() ? freeFileName(join(given, fileName)) : given;
         if (!existsSync(dirname(destination)))
@@ -192,7 +195,7 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
             'Export into an existing folder, or leave the destination empty to use the exports folder beside the project.',
           );
       }
-      options.allowedRoots.check(destination);
+      options.allowedRoots.checkWritable(destination);
       if (!existsSync(a.path))
         throw new VetbenchError(
           'artifact-missing',

@@ -7,14 +7,24 @@ import { createApiService, type ApiHandlers, type ServiceOptions } from './servi
 export interface SessionApiOptions {
   /** Folders allowed whatever project is shown (home or working folder, the install, --allow-root ...). */
   readonly baseRoots: readonly string[];
+  /** The install folder: readable through the API, never written (no exports or projects into it). */
+  readonly installRoot?: string;
   readonly fileUrl: ServiceOptions['fileUrl'];
   /** How exported reports are printed to PDF (the app passes Electron's printToPDF; serve leaves it out). */
   readonly renderPdf?: ServiceOptions['renderPdf'];
 }
 
 /** The allowed folders while `session` is shown: the base ones, the project's folder and its artifacts. */
-export function rootsFor(session: ProjectSession, baseRoots: readonly string[]): AllowedRoots {
-  return new AllowedRoots([...baseRoots, dirname(session.store.path), session.store.artifactsDir]);
+export function rootsFor(
+  session: ProjectSession,
+  baseRoots: readonly string[],
+  installRoot?: string,
+): AllowedRoots {
+  const projectFolders = [dirname(session.store.path), session.store.artifactsDir];
+  return new AllowedRoots([...baseRoots, ...projectFolders], {
+    readOnly: installRoot === undefined ? [] : [installRoot],
+    writable: projectFolders,
+  });
 }
 
 /**
@@ -27,7 +37,7 @@ export function createSessionApi(sessions: ProjectSessions, options: SessionApiO
     let handlers = built.get(session);
     if (!handlers) {
       handlers = createApiService(session.store, session.host, {
-        allowedRoots: rootsFor(session, options.baseRoots),
+        allowedRoots: rootsFor(session, options.baseRoots, options.installRoot),
         fileUrl: options.fileUrl,
         projects: { list: () => sessions.list(), open: (path, create) => sessions.open(path, create) },
         ...(options.renderPdf ? { renderPdf: options.renderPdf } : {}),

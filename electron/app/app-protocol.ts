@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, relative, isAbsolute } from 'node:path';
 import type { Protocol } from 'electron';
+import { containedFile, decodePathPart } from '../api/contained-file.js';
 import { APP_HOST, APP_SCHEME, CONTENT_SECURITY_POLICY } from './content-security-policy.js';
 
 const MEDIA_TYPES: Readonly<Record<string, string>> = {
@@ -27,7 +28,8 @@ export function resolveAppFile(rendererDir: string, requestUrl: string): string 
     return null;
   }
   if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return null;
-  const path = decodeURIComponent(url.pathname);
+  const path = decodePathPart(url.pathname);
+  if (path === null) return null;
   const target = normalize(join(rendererDir, path === '/' ? 'index.html' : path));
   const inside = relative(rendererDir, target);
   if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return null;
@@ -36,7 +38,9 @@ export function resolveAppFile(rendererDir: string, requestUrl: string): string 
 
 export function registerAppProtocol(protocol: Protocol, rendererDir: string): void {
   protocol.handle(APP_SCHEME, async (request) => {
-    const file = resolveAppFile(rendererDir, request.url);
+    const lexical = resolveAppFile(rendererDir, request.url);
+    // Then with symlinks resolved: only regular files really inside the renderer folder.
+    const file = lexical && containedFile(rendererDir, relative(rendererDir, lexical));
     if (!file) return new Response('not found', { status: 404 });
     try {
       const body = await readFile(file);

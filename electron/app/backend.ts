@@ -31,6 +31,7 @@ export function connectBackend({ sessions, ipcMain, protocol, renderPdf }: Backe
   // The desktop user may import from anywhere in their home folder, besides the project and the install.
   const handlers = createSessionApi(sessions, {
     baseRoots: [homedir(), projectRoot()],
+    installRoot: projectRoot(),
     fileUrl: projectFileUrl,
     renderPdf,
   });

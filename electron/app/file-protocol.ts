@@ -3,9 +3,9 @@
  * app window, looked up by id in the store (the page never names a path). Dataset images are sent as PNG.
  */
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, normalize, relative } from 'node:path';
 import type { Protocol } from 'electron';
 import sharp from 'sharp';
+import { containedFile, decodePathPart } from '../api/contained-file.js';
 import type { ProjectStore } from '../store/project-store.js';
 import { FILE_SCHEME } from './content-security-policy.js';
 
@@ -30,16 +30,16 @@ export function parseProjectFileUrl(url: string): ProjectFile | null {
   const id = Number(parts[0]);
   if (!Number.isSafeInteger(id) || id < 1) return null;
   if (parsed.host === 'artifact' && parts.length === 1) return { artifactId: id };
-  if (parsed.host === 'dataset' && parts.length === 2)
-    return { datasetId: id, imageId: decodeURIComponent(parts[1]!) };
+  if (parsed.host === 'dataset' && parts.length === 2) {
+    const imageId = decodePathPart(parts[1]!);
+    return imageId === null ? null : { datasetId: id, imageId };
+  }
   return null;
 }
 
-/** An image of a dataset, inside its root only. */
+/** An image of a dataset, a regular file inside its root only, symlinks resolved (see `containedFile`). */
 export function datasetImagePath(root: string, imageId: string): string | null {
-  const target = normalize(join(root, imageId));
-  const inside = relative(root, target);
-  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? null : target;
+  return containedFile(root, imageId);
 }
 
 /** Serves the files of the shown project (`currentStore` follows project switches). */

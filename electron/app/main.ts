@@ -28,7 +28,7 @@ import { registerAppProtocol } from './app-protocol.js';
 import { APP_ORIGIN, APP_SCHEME, FILE_SCHEME } from './content-security-policy.js';
 import { connectBackend, type Backend } from './backend.js';
 import { createElectronPdfRenderer, guardPdfSession, REPORT_PDF_PARTITION } from './electron-pdf.js';
-import { denyAllPermissions, isTrustedSender, lockNavigation, secureWebPreferences } from './security.js';
+import { denyAllPermissions, isTrustedIpcEvent, lockNavigation, secureWebPreferences } from './security.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -69,7 +69,7 @@ async function createWindow(): Promise<BrowserWindow> {
 
 function registerPicker(): void {
   ipcMain.handle(PICK_PATH_CHANNEL, async (event, raw: unknown) => {
-    if (!isTrustedSender(event.senderFrame)) return null;
+    if (!isTrustedIpcEvent(event)) return null;
     const request = raw as Partial<PickPathRequest> | null;
     const owner = BrowserWindow.fromWebContents(event.sender);
     const options = {
@@ -96,7 +96,7 @@ function registerPicker(): void {
 /** "Open the report": the page names an artifact id; the main process opens that stored report only. */
 function registerOpenArtifact(sessions: ProjectSessions): void {
   ipcMain.handle(OPEN_ARTIFACT_CHANNEL, async (event, raw: unknown) => {
-    if (!isTrustedSender(event.senderFrame)) return { ok: false, message: 'Not the Vetbench window.' };
+    if (!isTrustedIpcEvent(event)) return { ok: false, message: 'Not the Vetbench window.' };
     return openArtifact(raw, {
       store: () => sessions.current.store,
       openPath: (path) => shell.openPath(path),

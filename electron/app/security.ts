@@ -3,7 +3,8 @@
  * permission requests denied, navigation and new windows blocked, <webview> refused, and the check that an
  * IPC message comes from the app's own top-level page.
  */
-import type { Session, WebContents, WebFrameMain, WebPreferences } from 'electron';
+import type { IpcMainInvokeEvent, Session, WebContents, WebFrameMain, WebPreferences } from 'electron';
+import { isMainFrameOfSender } from '../api/ipc-transport.js';
 import { APP_ORIGIN } from './content-security-policy.js';
 
 /** Web preferences of every app window: isolated, sandboxed, no Node in the page, preload only. */
@@ -46,6 +47,14 @@ export function isAppUrl(url: string): boolean {
  */
 export function isTrustedSender(frame: Pick<WebFrameMain, 'url' | 'parent'> | null): boolean {
   return frame !== null && frame.parent === null && isAppUrl(frame.url);
+}
+
+/**
+ * The check every IPC channel of the shell makes: the sender frame is the main frame of its window
+ * (`event.senderFrame === event.sender.mainFrame`), has no parent, and shows the app's page.
+ */
+export function isTrustedIpcEvent(event: Pick<IpcMainInvokeEvent, 'senderFrame' | 'sender'>): boolean {
+  return isMainFrameOfSender(event, isAppUrl) && isTrustedSender(event.senderFrame);
 }
 
 /** No camera, microphone, notifications, geolocation, HID ...: the app needs none. */

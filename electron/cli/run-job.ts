@@ -1,18 +1,33 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ArtifactInfo, ParamValues, RunSummary, TriggerChoice } from '../api/contract.js';
 import { VetbenchError } from '../../engine/errors.js';
+import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
+import { loadPromptFile } from '../../engine/prompts/prompt-file.js';
+import { loadTrigger } from '../../engine/triggers/trigger-file.js';
+import { readRegularFile } from '../../engine/util/regular-file.js';
 import { followRun } from '../jobs/follow-run.js';
 import { JobHost, type JobHostOptions } from '../jobs/job-host.js';
 import { importDatasetInto, importModelInto } from '../store/imports.js';
 import { openProject } from '../store/open-project.js';
 import type { ProjectStore } from '../store/project-store.js';
 
+/** The project's copies of files the user named (copy path -> the path as the user gave it), for messages. */
+const userPathOfCopy = new Map<string, string>();
+
+/** `text` with every project copy of an imported file named by the user's own path instead. */
+export function withUserPaths(text: string): string {
+  let out = text;
+  for (const [copy, given] of userPathOfCopy) out = out.split(copy).join(given);
+  return out;
+}
+
 /**
  * Copies a file the user named (a saved trigger, a prompt file) into the project's artifact folder, so a
- * run refers to its own copy. The name carries the content hash: the same file is stored once.
+ * run refers to its own copy. The name carries the content hash: the same file is stored once. Prompt files
+ * and triggers are checked first, from the user's path, so a damaged file is refused before a run is queued
+ * and the message names the file the user gave; the run's own messages are mapped back by `followToDone`.
  */
 export async function importFileArtifact(
   store: ProjectStore,
@@ -20,9 +35,19 @@ export async function importFileArtifact(
   kind: ArtifactInfo['kind'],
   mediaType = 'application/octet-stream',
 ): Promise<ArtifactInfo> {
-  const data = await readFile(path);
+  if (kind === 'prompt') await loadPromptFile(path);
+  if (kind === 'trigger') await loadTrigger(path, TRIGGER_FAMILIES);
+  const data = await readRegularFile(path);
   const sha = createHash('sha256').update(data).digest('hex');
-  return store.writeArtifact(null, kind, `import-${sha.slice(0, 16)}-${basename(path)}`, data, mediaType);
+  const artifact = await store.writeArtifact(
+    null,
+    kind,
+    `import-${sha.slice(0, 16)}-${basename(path)}`,
+    data,
+    mediaType,
+  );
+  userPathOfCopy.set(store.getArtifact(artifact.id).path, path);
+  return artifact;
 }
 
 /** `--trigger <family|file>`: an existing file is imported as a trigger artifact, anything else is a family. */
@@ -52,7 +77,7 @@ export async function followToDone(host: JobHost, store: ProjectStore, runId: nu
       message: `run ${run.id} ended ${run.status}`,
       hint: `Resume it: vetbench resume ${run.id} --project ${store.path}`,
     };
-    throw new VetbenchError(error.code, error.message, error.hint);
+    throw new VetbenchError(error.code, withUserPaths(error.message), withUserPaths(error.hint));
   }
   return run;
 }

@@ -1,6 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { VetbenchError } from '../errors.js';
+import { readRegularTextFile } from '../util/regular-file.js';
 import { formatShape, sameShape, type HostTensor } from '../tensor/host-tensor.js';
 import {
   DEFAULT_HEAD_DIM,
@@ -314,9 +315,10 @@ async function readHfConfig(
   const path = explicitPath ?? join(dirname(weightsPath), 'config.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularTextFile(path, { what: 'model config', maxBytes: 16 * 1024 * 1024 });
   } catch (e) {
-    if (explicitPath === undefined && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (explicitPath === undefined && e instanceof VetbenchError && e.code === 'file-not-found')
+      return undefined;
     throw new VetbenchError(
       'weights-config-unreadable',
       `cannot read the model config ${path}: ${(e as Error).message}`,
@@ -836,6 +838,18 @@ export async function loadClipWeights(
   path: string,
   options: LoadClipWeightsOptions = {},
 ): Promise<ClipWeights> {
+  try {
+    return await loadClipWeightsFrom(path, options);
+  } catch (e) {
+    // Every refusal names the file the user gave (checks deep in the naming and shape code do not know it).
+    if (e instanceof VetbenchError && !e.message.includes(path)) {
+      throw new VetbenchError(e.code, `${path}: ${e.message}`, e.hint);
+    }
+    throw e;
+  }
+}
+
+async function loadClipWeightsFrom(path: string, options: LoadClipWeightsOptions): Promise<ClipWeights> {
   const weightsPath = resolve(await resolveWeightsFile(path));
   const file = await readWeightsFile(weightsPath);
 

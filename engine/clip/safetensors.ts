@@ -3,6 +3,7 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
 import { basename, dirname, join } from 'node:path';
 import { VetbenchError } from '../errors.js';
+import { openRegularFile } from '../util/regular-file.js';
 import { formatShape, numel } from '../tensor/host-tensor.js';
 
 /**
@@ -445,13 +446,9 @@ function fileError(path: string, error: unknown): VetbenchError {
   );
 }
 
-/** Opens a file, turning "not found", "is a folder" and permission failures into advice. */
+/** Opens a regular file, turning "not found", "is a folder", FIFOs, devices and permission failures into advice. */
 async function openForReading(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
-  } catch (e) {
-    throw fileError(path, e);
-  }
+  return openRegularFile(path, { what: 'weights or tensors' });
 }
 
 /** Reads a whole file into one Buffer (chunked, so files above 2 GiB work), hashing it on the way if asked. */

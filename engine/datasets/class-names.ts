@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { VetbenchError } from '../errors.js';
+import { readRegularTextFile } from '../util/regular-file.js';
 
 /** Override files looked for at the dataset root, in this order. */
 export const CLASS_NAME_FILES = ['classnames.json', 'classnames.txt'] as const;
@@ -48,11 +49,11 @@ export async function findClassNamesFile(root: string, given?: string): Promise<
 export async function readClassNameOverrides(file: string): Promise<ClassNameOverrides> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularTextFile(file, { what: 'class names', maxBytes: 64 * 1024 * 1024 });
   } catch (err) {
     throw new VetbenchError(
       'classnames-unreadable',
-      `cannot read the class-name file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      `cannot read the class-name file ${file} (${(err as Error).message})`,
       'check the path given with --class-names, or remove the option',
     );
   }

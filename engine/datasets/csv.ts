@@ -3,16 +3,18 @@ import { VetbenchError } from '../errors.js';
 export interface CsvRow {
   /** 1-based line where the row starts, for messages. */
   readonly line: number;
+  /** 1-based line where it ends (later than `line` when a quoted field holds line breaks). */
+  readonly endLine: number;
   readonly fields: readonly string[];
 }
 
 /**
  * RFC 4180 CSV: quoted fields may hold commas, quotes (doubled) and line breaks; CRLF or LF; a leading BOM is
  * dropped; rows that are entirely blank are skipped. Lenient where spreadsheets are sloppy: a quote inside an
- * unquoted field is kept as a character. A quote that is never closed is an error naming `fileName` and the
- * line it opens on: read on, it would swallow every later row into one field without a word.
+ * unquoted field is kept as a character. A quote that is never closed is refused, naming the line it opens on:
+ * read leniently it would swallow every row after it into one field.
  */
-export function parseCsv(text: string, fileName = 'the CSV file'): CsvRow[] {
+export function parseCsv(text: string, sourceName = 'the CSV'): CsvRow[] {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const rows: CsvRow[] = [];
   let fields: string[] = [];
@@ -30,7 +32,8 @@ export function parseCsv(text: string, fileName = 'the CSV file'): CsvRow[] {
   };
   const endRow = (): void => {
     endField();
-    if (!(fields.length === 1 && fields[0]!.trim() === '')) rows.push({ line: rowLine, fields });
+    const endLine = Math.max(rowLine, line - 1);
+    if (!(fields.length === 1 && fields[0]!.trim() === '')) rows.push({ line: rowLine, endLine, fields });
     fields = [];
     rowLine = line;
   };
@@ -46,7 +49,8 @@ export function parseCsv(text: string, fileName = 'the CSV file'): CsvRow[] {
           quoted = false;
         }
       } else {
-        if (ch === '\n') line++;
+        // Line breaks inside quotes are counted as outside them: CRLF, LF or a lone CR.
+        if (ch === '\n' || (ch === '\r' && source[i + 1] !== '\n')) line++;
         field += ch;
       }
       continue;
@@ -70,11 +74,14 @@ export function parseCsv(text: string, fileName = 'the CSV file'): CsvRow[] {
   }
   if (quoted) {
     throw new VetbenchError(
-      'csv-unclosed-quote',
-      `${fileName}: the quoted field that opens on line ${quoteLine} is never closed`,
-      'Close the quote; write a quote inside a quoted field as two quotes ("").',
+      'csv-unterminated-quote',
+      `${sourceName} line ${quoteLine}: the quote opened on this line is never closed (everything after it would be read as one field)`,
+      'Close the quote, write a quote inside a quoted field as "", or remove the stray quote.',
     );
   }
-  if (field !== '' || fields.length > 0 || fieldStarted) endRow();
+  if (field !== '' || fields.length > 0 || fieldStarted) {
+    line++;
+    endRow();
+  }
   return rows;
 }

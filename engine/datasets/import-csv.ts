@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, relative, sep } from 'node:path';
 import { VetbenchError } from '../errors.js';
+import { readRegularTextFile } from '../util/regular-file.js';
 import type { Candidate, Listing } from './candidate.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { parseCsv, type CsvRow } from './csv.js';
@@ -18,6 +18,9 @@ export const MANIFEST_FILE_NAMES = [
   'metadata.csv',
   'captions.csv',
 ];
+
+/** Far above any real manifest (a million rows of path, label and caption); the text is held in memory. */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
 const PATH_HEADERS = new Set([
   'path',
@@ -73,11 +76,17 @@ interface Columns {
 export async function readManifest(csvPath: string, root: string): Promise<ManifestListing> {
   let text: string;
   try {
-    text = await readFile(csvPath, 'utf8');
+    text = await readRegularTextFile(csvPath, {
+      what: 'CSV manifest',
+      maxBytes: MAX_MANIFEST_BYTES,
+      tooLargeHint:
+        'A manifest lists paths and labels; split a larger one or check that this is the right file.',
+    });
   } catch (err) {
+    if (err instanceof VetbenchError && err.code !== 'file-unreadable') throw err;
     throw new VetbenchError(
       'manifest-unreadable',
-      `cannot read the CSV manifest ${csvPath} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      `cannot read the CSV manifest ${csvPath} (${(err as Error).message})`,
       'check the path; a relative --manifest is taken from the dataset root',
     );
   }
@@ -93,6 +102,11 @@ export async function readManifest(csvPath: string, root: string): Promise<Manif
   let hasLabels = false;
   for (const record of header ? records.slice(1) : records) {
     const where = `${file} line ${record.line}`;
+    const malformed = malformedRow(record, columns, header);
+    if (malformed !== null) {
+      skipped.push({ path: `${file}:${record.line}`, code: 'bad-row', reason: `${where}: ${malformed}` });
+      continue;
+    }
     const written = (record.fields[columns.path] ?? '').trim();
     if (written === '') {
       skipped.push({ path: `${file}:${record.line}`, code: 'bad-row', reason: `no path in ${where}` });
@@ -142,6 +156,47 @@ export async function readManifest(csvPath: string, root: string): Promise<Manif
     rows,
     skipped,
   };
+}
+
+/** Text that names an image file, as a row of a manifest would (`dir/x.png`). */
+const IMAGE_NAME = /[^\s,"]+\.(png|jpe?g|webp|gif|bmp|tiff?|avif)(?![a-z0-9])/i;
+
+/**
+ * Why a row cannot be trusted, or null: a quoted field that runs over several lines and swallows what look
+ * like manifest rows (a stray quote closed only by a later one), more fields than the header names, or, without
+ * a header, trailing fields that hold an image path (a lost line break folded the next row into the caption).
+ * Such rows are listed as skipped with their lines, never silently merged.
+ */
+function malformedRow(record: CsvRow, columns: Columns, header: CsvRow | null): string | null {
+  if (record.endLine > record.line) {
+    const spanning = record.fields.findIndex((f) => f.includes('\n'));
+    const swallowsRows = record.fields.some((f) =>
+      f
+        .split('\n')
+        .slice(1)
+        .some((l) => IMAGE_NAME.test(l)),
+    );
+    if (spanning !== columns.caption || swallowsRows) {
+      const lines = record.endLine - record.line + 1;
+      return `lines ${record.line}-${record.endLine} (${lines} lines) were read as one row: a quote opened on line ${record.line} closes only on line ${record.endLine}; close or remove the stray quote`;
+    }
+  }
+  if (header !== null) {
+    const extra = record.fields.slice(header.fields.length);
+    if (extra.some((f) => f.trim() !== '')) {
+      return `${record.fields.length} fields but the header names ${header.fields.length}; quote fields that hold commas`;
+    }
+    return null;
+  }
+  if (columns.caption !== null && record.fields.length > columns.caption + 1) {
+    // The caption was split at commas; rejoined, does it hold the start of another row?
+    const rest = record.fields.slice(columns.caption).join(',');
+    const folded = IMAGE_NAME.exec(rest);
+    if (folded !== null) {
+      return `the row goes on past path,label,caption with '${folded[0].replace(/,$/, '').trim().slice(0, 60)}', which looks like an image path (a missing line break?)`;
+    }
+  }
+  return null;
 }
 
 /** The trimmed value of a column, or null when absent or blank; `rest` rejoins trailing fields split by commas. */
@@ -198,11 +253,10 @@ export async function listManifestItems(
   root: string,
   realRoot: string,
 ): Promise<Listing> {
-  const file = basename(manifest.file);
   if (!manifest.hasLabels) {
     throw new VetbenchError(
       'manifest-no-labels',
-      `${file} gives no labels, so it cannot define a dataset`,
+      `${manifest.file} gives no labels, so it cannot define a dataset`,
       'write rows as path,label[,caption] (with or without a header), or put the images in one folder per class',
     );
   }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularTextFile } from '../util/regular-file.js';
 import { join } from 'node:path';
 import { SPLIT_NAMES, type SkippedFile, type SplitName } from './dataset.js';
 import { normalizeListedPath } from './listed-path.js';
@@ -62,7 +62,11 @@ export async function readSplitFiles(
   const skipped: SkippedFile[] = [];
   for (const fileName of present) {
     const split = SPLIT_FILE_NAMES[fileName]!;
-    const text = await readFile(join(root, fileName), 'utf8');
+    // A regular file only: a pipe named train.txt must not hang the import.
+    const text = await readRegularTextFile(join(root, fileName), {
+      what: 'split list',
+      maxBytes: 256 * 1024 * 1024,
+    });
     text
       .replace(/^\uFEFF/, '')
       .split(/\r?\n/)

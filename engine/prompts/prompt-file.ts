@@ -2,22 +2,30 @@ import type { ClipConfig } from '../clip/config.js';
 import { VetbenchError } from '../errors.js';
 import type { ParamValues } from '../methods/params.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
+import type { SafetensorsEntry } from '../clip/safetensors.js';
 import {
   payloadSha256,
   readSealedFile,
   requireSealedModel,
   sealedInvalid,
+  verifySealedContent,
   verifySealedPayload,
   writeSealedFile,
   type ModelMatchOptions,
   type SealedFileKind,
 } from '../util/sealed-file.js';
+import { PROMPT_KINDS, promptHeaderProblem, type PromptKind } from './prompt-header.js';
 
 /**
  * The hardened (or malicious) prompt file (METHODS 6): a safetensors file whose tensors are the learned
  * prompts and whose metadata carries one JSON header: kind, the fingerprint of the model the prompts were
  * trained for, class names and templates, the method with every hyperparameter and its seed, the metrics at
  * export time, creation time, and a SHA-256 of the tensor payload so tampering or corruption is caught.
+ *
+ * Format version 2 seals the whole content: besides the payload hash, the header carries a SHA-256 of each of
+ * its fields (canonical JSON) and one over the whole header, so an edited template, metric or method is
+ * refused with the names of the fields that changed. Version 1 files (tensors sealed, header not) still load,
+ * with a warning, after the same field checks; re-exporting them writes version 2.
  *
  * Tensors by kind:
  * - `visual-deep` (VPT-deep, RVPT): `prompts` [L-D, b, W_vision], header.depth = D.
@@ -27,10 +35,24 @@ import {
  *   `meta.linear1.bias` [H], `meta.linear2.weight` [W_text, H], `meta.linear2.bias` [W_text].
  */
 export const PROMPT_FILE_FORMAT = 'vetbench-prompts';
-export const PROMPT_FILE_VERSION = 1;
+export const PROMPT_FILE_VERSION = 2;
+/** The first version whose header is sealed with the tensors. */
+const CONTENT_SEALED_VERSION = 2;
 
-export const PROMPT_KINDS = ['visual-deep', 'text-context', 'class-wise', 'cocoop'] as const;
-export type PromptKind = (typeof PROMPT_KINDS)[number];
+export { PROMPT_KINDS, type PromptKind };
+
+/**
+ * Declared-size limits, checked on the header's tensor entries before any data is read: the prompts feed
+ * attention, whose memory grows with the square of the sequence, so prompt length is bounded here and
+ * against the model's context (text) when the model is known. 512 is the most RVPT's `promptLength` allows.
+ */
+export const PROMPT_TENSOR_LIMITS = {
+  visualPromptTokens: 512,
+  textContextTokens: 512,
+  width: 8192,
+  layers: 128,
+  metaHidden: 8192,
+} as const;
 
 export interface PromptMethod {
   readonly id: string;
@@ -54,6 +76,10 @@ export interface PromptFileHeader {
   readonly tool: string;
   /** SHA-256 over the tensors (names, shapes and float32 bytes, in name order). */
   readonly payloadSha256: string;
+  /** Version 2 on: SHA-256 of each other header field (canonical JSON). */
+  readonly fieldSha256?: Readonly<Record<string, string>>;
+  /** Version 2 on: SHA-256 of the whole header but this field (covers the tensors through payloadSha256). */
+  readonly contentSha256?: string;
 }
 
 export interface PromptFile {
@@ -66,7 +92,7 @@ export interface PromptFile {
 
 export type NewPromptFile = Omit<
   PromptFileHeader,
-  'format' | 'formatVersion' | 'payloadSha256' | 'createdAt' | 'tool'
+  'format' | 'formatVersion' | 'payloadSha256' | 'createdAt' | 'tool' | 'fieldSha256' | 'contentSha256'
 > & {
   readonly tensors: Readonly<Record<string, HostTensor>>;
   readonly createdAt?: string;
@@ -82,6 +108,7 @@ const PROMPT_SEAL: SealedFileKind = {
   remakeHint: 'Export the prompt file again from the run that made it (vetbench defend ... --out file).',
   wrongFileHint: 'Pass a prompt file written by `vetbench defend` or `vetbench attack badclip-prompt`.',
   mismatchHint: 'Use the model the prompts were made for',
+  contentSealSince: CONTENT_SEALED_VERSION,
 };
 
 export { payloadSha256 };
@@ -89,6 +116,15 @@ export { payloadSha256 };
 /** Writes the file atomically and returns its header (with the payload hash). */
 export async function savePromptFile(path: string, file: NewPromptFile): Promise<PromptFileHeader> {
   const { tensors, ...rest } = file;
+  // Never write a file the loader would refuse.
+  const problem = promptHeaderProblem(JSON.parse(JSON.stringify(rest)) as Record<string, unknown>, false);
+  if (problem) throw invalid(path, problem);
+  checkDeclaredTensors(
+    path,
+    file.kind,
+    file.classNames.length,
+    Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })),
+  );
   checkTensorsForKind(path, file.kind, tensors, file.depth);
   return writeSealedFile<PromptFileHeader>(path, PROMPT_SEAL, tensors, rest);
 }
@@ -104,16 +140,86 @@ function invalid(path: string, problem: string): VetbenchError {
 
 /** The prompt file's own header fields; the common ones were checked by `readSealedFile`. */
 function checkPromptHeader(path: string, h: Record<string, unknown>): PromptFileHeader {
-  if (typeof h.kind !== 'string' || !(PROMPT_KINDS as readonly string[]).includes(h.kind)) {
-    throw invalid(path, `unknown kind '${String(h.kind)}' (known: ${PROMPT_KINDS.join(', ')})`);
-  }
-  if (!Array.isArray(h.templates) || !h.templates.every((t) => typeof t === 'string')) {
-    throw invalid(path, 'its templates are not a list of text');
-  }
-  if (h.depth !== undefined && (typeof h.depth !== 'number' || !Number.isInteger(h.depth) || h.depth < 0)) {
-    throw invalid(path, `depth '${String(h.depth)}' is not a block index`);
-  }
+  const problem = promptHeaderProblem(h);
+  if (problem) throw invalid(path, problem);
   return h as unknown as PromptFileHeader;
+}
+
+/** The tensors each kind holds, by name, with their rank. */
+const TENSORS_OF_KIND: Readonly<Record<PromptKind, Readonly<Record<string, number>>>> = {
+  'visual-deep': { prompts: 3 },
+  'text-context': { context: 2 },
+  'class-wise': { context: 3 },
+  cocoop: {
+    context: 2,
+    'meta.linear1.weight': 2,
+    'meta.linear1.bias': 1,
+    'meta.linear2.weight': 2,
+    'meta.linear2.bias': 1,
+  },
+};
+
+/**
+ * Names, ranks and sizes of the declared tensors, before their data is read: exactly the tensors of the kind,
+ * prompt lengths and widths within `PROMPT_TENSOR_LIMITS`, one context set per class for class-wise files.
+ */
+function checkDeclaredTensors(
+  path: string,
+  kind: PromptKind,
+  classCount: number,
+  entries: readonly Pick<SafetensorsEntry, 'name' | 'shape'>[],
+): void {
+  const L = PROMPT_TENSOR_LIMITS;
+  const expected = TENSORS_OF_KIND[kind];
+  const names = entries.map((e) => e.name);
+  const extra = names.filter((n) => !(n in expected));
+  if (extra.length > 0) {
+    throw invalid(
+      path,
+      `a ${kind} prompt file holds no tensor(s) ${extra.map((n) => `'${n.slice(0, 40)}'`).join(', ')}`,
+    );
+  }
+  for (const [name, rank] of Object.entries(expected)) {
+    const entry = entries.find((e) => e.name === name);
+    if (!entry) throw invalid(path, `tensor '${name}' is missing`);
+    const shape = entry.shape;
+    if (shape.length !== rank) {
+      throw invalid(path, `tensor '${name}' has shape [${shape.join(', ')}], expected rank ${rank}`);
+    }
+    if (shape.some((d) => d < 1))
+      throw invalid(path, `tensor '${name}' has an empty dimension [${shape.join(', ')}]`);
+    const tooBig = (what: string, value: number, max: number): void => {
+      if (value > max)
+        throw invalid(path, `tensor '${name}' declares ${value} ${what}, more than the ${max} allowed`);
+    };
+    if (name === 'prompts') {
+      tooBig('prompted blocks', shape[0]!, L.layers);
+      tooBig('prompt tokens per block', shape[1]!, L.visualPromptTokens);
+      tooBig('channels', shape[2]!, L.width);
+    } else if (name === 'context') {
+      if (rank === 3) {
+        if (shape[0] !== classCount) {
+          throw invalid(path, `tensor 'context' holds ${shape[0]} context sets for ${classCount} classes`);
+        }
+      }
+      tooBig('context tokens', shape[rank - 2]!, L.textContextTokens);
+      tooBig('channels', shape[rank - 1]!, L.width);
+    } else {
+      for (const d of shape) tooBig('units', d, L.metaHidden);
+    }
+  }
+  if (kind === 'cocoop') {
+    const shapeOf = (name: string): readonly number[] => entries.find((e) => e.name === name)!.shape;
+    const [, width] = shapeOf('context');
+    const [hidden] = shapeOf('meta.linear1.weight');
+    const chained =
+      shapeOf('meta.linear1.bias')[0] === hidden &&
+      shapeOf('meta.linear2.weight')[0] === width &&
+      shapeOf('meta.linear2.weight')[1] === hidden &&
+      shapeOf('meta.linear2.bias')[0] === width;
+    if (!chained)
+      throw invalid(path, 'the meta-net layers and the context do not chain (their shapes disagree)');
+  }
 }
 
 function expectShape(path: string, name: string, t: HostTensor | undefined, rank: number): HostTensor {
@@ -183,6 +289,14 @@ function checkAgainstConfig(
   }
   const context = tensors.context!;
   const width = context.shape[context.shape.length - 1];
+  const contextTokens = context.shape[context.shape.length - 2]!;
+  // Start and end tokens and at least one token of the class name must fit beside the learned context.
+  const room = config.text.contextLength - 3;
+  if (contextTokens > room) {
+    wrong(
+      `${contextTokens} context tokens do not fit the text tower's context of ${config.text.contextLength} tokens (at most ${room} leave room for the class name)`,
+    );
+  }
   if (width !== config.text.width)
     wrong(`context vectors are ${width} wide, the text tower is ${config.text.width}`);
   if (header.kind === 'class-wise' && context.shape[0] !== header.classNames.length) {
@@ -199,9 +313,32 @@ function checkAgainstConfig(
 
 /** Reads and verifies a prompt file; refuses one trained for another model unless forced. */
 export async function loadPromptFile(path: string, options: LoadPromptFileOptions = {}): Promise<PromptFile> {
-  const sealed = await readSealedFile(path, PROMPT_SEAL, { sha256: true });
-  const header = checkPromptHeader(path, sealed.header);
+  // The header and the declared tensor sizes are checked before any tensor data is read.
+  const checkHeader = (h: Record<string, unknown>): PromptFileHeader => {
+    const version = h.formatVersion as number;
+    if (version >= CONTENT_SEALED_VERSION) verifySealedContent(path, PROMPT_SEAL, h);
+    return checkPromptHeader(path, h);
+  };
+  const sealed = await readSealedFile(path, PROMPT_SEAL, {
+    sha256: true,
+    checkDeclared: (h, entries) => {
+      const declared = checkHeader(h);
+      checkDeclaredTensors(path, declared.kind, declared.classNames.length, entries);
+    },
+  });
+  const header = checkHeader(sealed.header);
+  if (header.formatVersion < CONTENT_SEALED_VERSION) {
+    options.warn?.(
+      `${path} is a version ${header.formatVersion} prompt file: only its tensors are sealed, not its header (templates, metrics); export it again to seal it whole`,
+    );
+  }
   const { tensors } = sealed;
+  checkDeclaredTensors(
+    path,
+    header.kind,
+    header.classNames.length,
+    sealed.file.tensors.map((t) => ({ name: t.name, shape: t.shape })),
+  );
   checkTensorsForKind(path, header.kind, tensors, header.depth);
   verifySealedPayload(path, PROMPT_SEAL, tensors, header.payloadSha256);
   requireSealedModel(path, PROMPT_SEAL, header.modelFingerprint, options);

@@ -1,5 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { VetbenchError } from '../errors.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { numel, type HostIntTensor, type HostTensor } from './host-tensor.js';
 
 /** NumPy .npy (format 1.0-3.0), little-endian float32/float64/int32/int64/uint8/float16 read; float32/int32 written. */
@@ -14,6 +15,8 @@ export interface NpyArray {
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+/** More dimensions than any array Vetbench reads (NumPy itself allows 64). */
+const MAX_DIMS = 16;
 
 function npyError(source: string, what: string): VetbenchError {
   return new VetbenchError(
@@ -25,10 +28,12 @@ function npyError(source: string, what: string): VetbenchError {
 
 export function parseNpy(bytes: Uint8Array, source = 'array'): NpyArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw npyError(source, 'bad magic');
-  const major = bytes[6];
+  const major = bytes[6]!;
+  if (major < 1 || major > 3) throw npyError(source, `unknown format version ${major}`);
+  const headerStart = major === 1 ? 10 : 12;
+  if (bytes.length < headerStart) throw npyError(source, 'the header length is cut off');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const headerStart = major === 1 ? 10 : 12;
   if (headerStart + headerLen > bytes.length) throw npyError(source, 'header runs past the end of the file');
   const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, headerStart + headerLen));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
@@ -36,15 +41,20 @@ export function parseNpy(bytes: Uint8Array, source = 'array'): NpyArray {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw npyError(source, 'unreadable header');
   if (fortran === 'True') throw npyError(source, 'Fortran order is not supported');
-  const shape = shapeText
+  const dims = shapeText
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map(Number);
-  const count = numel(shape);
+    .filter((s) => s.length > 0);
+  if (dims.length > MAX_DIMS) throw npyError(source, `${dims.length} dimensions (at most ${MAX_DIMS})`);
+  // Every dimension a plain non-negative integer (NumPy may write 3L on old Pythons).
+  const bad = dims.find((d) => !/^\d{1,15}L?$/.test(d));
+  if (bad !== undefined)
+    throw npyError(source, `shape dimension '${bad.slice(0, 20)}' is not a non-negative integer`);
+  const shape = dims.map((d) => Number(d.replace(/L$/, '')));
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(count))
+    throw npyError(source, `shape (${dims.join(', ')}) holds too many values`);
   const dataStart = headerStart + headerLen;
-  // A copy (Buffer.slice would be a view into a pooled buffer): aligned and detached from the file bytes.
-  const body = Uint8Array.prototype.slice.call(bytes, dataStart);
   const sizes: Record<string, number> = {
     '<f4': 4,
     '<f8': 8,
@@ -55,9 +65,16 @@ export function parseNpy(bytes: Uint8Array, source = 'array'): NpyArray {
     '|b1': 1,
   };
   const itemSize = sizes[descr];
-  if (itemSize === undefined) throw npyError(source, `unsupported dtype ${descr}`);
-  if (body.length < count * itemSize) throw npyError(source, 'truncated data');
-  const buf = body.buffer;
+  if (itemSize === undefined) throw npyError(source, `unsupported dtype ${descr.slice(0, 20)}`);
+  const need = count * itemSize;
+  if (dataStart + need > bytes.length) {
+    throw npyError(
+      source,
+      `the shape needs ${need} bytes of data but the file holds ${bytes.length - dataStart}`,
+    );
+  }
+  // A copy of exactly the data (Buffer.slice would be a view into a pooled buffer): aligned and detached.
+  const buf = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + need).buffer;
   const dtype = descr as NpyDtype;
   switch (dtype) {
     case '<f4':
@@ -100,23 +117,18 @@ export function npyToFloat32(arr: NpyArray): HostTensor {
 export function npyToInt32(arr: NpyArray, source = 'array'): HostIntTensor {
   const v = arr.values;
   if (v instanceof Int32Array) return { data: v, shape: arr.shape };
-  if (v instanceof BigInt64Array) return { data: Int32Array.from(v, (x) => Number(x)), shape: arr.shape };
+  if (v instanceof BigInt64Array) {
+    // Refused rather than wrapped: 2**62 would otherwise become token id 0.
+    const out = v.findIndex((x) => x < -2147483648n || x > 2147483647n);
+    if (out >= 0) throw npyError(source, `int64 value ${v[out]} at index ${out} does not fit in int32`);
+    return { data: Int32Array.from(v, (x) => Number(x)), shape: arr.shape };
+  }
   if (v instanceof Uint8Array) return { data: Int32Array.from(v), shape: arr.shape };
   throw npyError(source, `expected integers, found ${arr.dtype}`);
 }
 
 export async function readNpy(path: string): Promise<NpyArray> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new VetbenchError(
-      'file-unreadable',
-      `cannot read ${path}: ${(e as Error).message}`,
-      'Check the path.',
-    );
-  }
-  return parseNpy(bytes, path);
+  return parseNpy(await readRegularFile(path, { what: 'array' }), path);
 }
 
 export async function readNpyFloat32(path: string): Promise<HostTensor> {

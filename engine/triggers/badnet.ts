@@ -94,7 +94,8 @@ export const badnetTrigger: TriggerFamily = {
   create({ params, seed, resolution, restore }): Trigger {
     const size = scaledPatchSize(num(params, 'patchSize'), resolution);
     const fixed = (params.noise ?? 'per-image') === 'fixed';
-    const saved = restoredTensor('badnet', restore, 'noise', [3, size, size]);
+    // Standard normals from a float64 uniform never pass |z| = 9; anything beyond is damage.
+    const saved = restoredTensor('badnet', restore, 'noise', [3, size, size], { min: -9, max: 9 });
     const fixedNoise = fixed ? (saved?.data.slice() ?? badnetFixedNoise(seed, size)) : undefined;
     const location = str(params, 'location') as PatchLocation;
     if (!PATCH_LOCATIONS.includes(location)) {

@@ -50,6 +50,9 @@ export function checkBatch(
   return images.length;
 }
 
+/** Pixel values: what saved noise images and patches hold. */
+export const PIXEL_RANGE = { min: 0, max: 1 } as const;
+
 export function clamp01(v: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;
 }
@@ -132,12 +135,13 @@ export function pastePatch(
   }
 }
 
-/** A saved tensor given back to `create`, checked for its expected shape. */
+/** A saved tensor given back to `create`, checked for its expected shape and value range (default: pixels). */
 export function restoredTensor(
   method: string,
   restore: Readonly<Record<string, HostTensor>> | undefined,
   name: string,
   shape: readonly number[],
+  range: { readonly min: number; readonly max: number } = PIXEL_RANGE,
 ): HostTensor | undefined {
   const t = restore?.[name];
   if (t === undefined) return undefined;
@@ -146,6 +150,15 @@ export function restoredTensor(
       'trigger-tensor-mismatch',
       `${method}: the saved tensor '${name}' has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`,
       'The trigger file was made for another resolution or is damaged: create the trigger again.',
+    );
+  }
+  // NaN fails both comparisons, so it is refused with the out-of-range values.
+  const bad = t.data.findIndex((v) => !(v >= range.min && v <= range.max));
+  if (bad >= 0) {
+    throw new VetbenchError(
+      'trigger-tensor-invalid',
+      `${method}: the saved tensor '${name}' holds ${t.data[bad]} at index ${bad}, outside [${range.min}, ${range.max}] (a damaged trigger would make every measurement with it meaningless)`,
+      'The trigger file is damaged or not from Vetbench: create the trigger again.',
     );
   }
   return t;

@@ -204,7 +204,10 @@ export const wanetTrigger: TriggerFamily = {
   params: PARAMS,
   needsModel: false,
   create({ params, seed, resolution, restore }): Trigger {
-    const saved = restoredTensor('wanet', restore, 'grid', [resolution, resolution, 2]);
+    const saved = restoredTensor('wanet', restore, 'grid', [resolution, resolution, 2], {
+      min: -1,
+      max: 1,
+    });
     if (saved && !saved.data.every((v) => v >= -1 && v <= 1)) {
       throw new VetbenchError(
         'trigger-tensor-invalid',

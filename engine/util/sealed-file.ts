@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readSafetensors, writeSafetensors, type SafetensorsFile } from '../clip/safetensors.js';
+import {
+  readSafetensors,
+  readSafetensorsHeader,
+  writeSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+} from '../clip/safetensors.js';
 import { VetbenchError } from '../errors.js';
 import { vetbenchVersion } from '../paths.js';
 import { hostTensor, type HostTensor } from '../tensor/host-tensor.js';
+import { canonicalJson } from './canonical-json.js';
 
 /**
  * A "sealed" Vetbench file: safetensors whose metadata carries one JSON provenance header (format version,
@@ -28,6 +35,11 @@ export interface SealedFileKind {
   readonly wrongFileHint: string;
   /** Hint when the model differs: which model to use. */
   readonly mismatchHint: string;
+  /**
+   * From this format version on, the whole header is sealed too (`fieldSha256`, `contentSha256`), not only
+   * the tensors; absent: only the tensors are sealed.
+   */
+  readonly contentSealSince?: number;
 }
 
 export interface SealedMethod {
@@ -45,6 +57,31 @@ export interface SealedHeaderBase {
   readonly createdAt: string;
   readonly tool: string;
   readonly payloadSha256: string;
+  /** SHA-256 of each other header field's canonical JSON (content-sealed versions): says what was edited. */
+  readonly fieldSha256?: Readonly<Record<string, string>>;
+  /** SHA-256 of the canonical JSON of the whole header but the seal fields; covers the tensors by their hash. */
+  readonly contentSha256?: string;
+}
+
+/** Header fields the seal itself consists of (not hashed per field). */
+const SEAL_FIELDS = new Set(['payloadSha256', 'fieldSha256', 'contentSha256']);
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Per-field digests and the whole-header digest of a header (its seal fields other than the payload hash aside). */
+export function headerSeal(header: Readonly<Record<string, unknown>>): {
+  readonly fieldSha256: Record<string, string>;
+  readonly contentSha256: string;
+} {
+  const fieldSha256: Record<string, string> = {};
+  for (const key of Object.keys(header).sort()) {
+    if (!SEAL_FIELDS.has(key) && header[key] !== undefined)
+      fieldSha256[key] = sha256Hex(canonicalJson(header[key]));
+  }
+  const content = Object.fromEntries(
+    Object.entries(header).filter(([key]) => key !== 'fieldSha256' && key !== 'contentSha256'),
+  );
+  return { fieldSha256, contentSha256: sha256Hex(canonicalJson(content)) };
 }
 
 /** Hash of the tensors independent of file layout: name, shape and little-endian float32 data, by name. */
@@ -74,14 +111,18 @@ export async function writeSealedFile<H extends SealedHeaderBase>(
     readonly createdAt?: string | undefined;
   },
 ): Promise<H> {
-  const header = {
+  const base: Record<string, unknown> = {
     format: kind.format,
     formatVersion: kind.version,
     ...fields,
     createdAt: fields.createdAt ?? new Date().toISOString(),
     tool: `vetbench ${vetbenchVersion()}`,
     payloadSha256: payloadSha256(tensors),
-  } as unknown as H;
+  };
+  // Round-trip through JSON so the seal is computed over exactly what a reader will parse.
+  const parsed = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
+  const sealsContent = kind.contentSealSince !== undefined && kind.version >= kind.contentSealSince;
+  const header = (sealsContent ? { ...parsed, ...headerSeal(parsed) } : parsed) as unknown as H;
   await writeSafetensors(
     path,
     Object.entries(tensors).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data })),
@@ -100,22 +141,12 @@ export interface SealedFileContents {
 const isStringArray = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every((s) => typeof s === 'string');
 
-/** Reads the file and checks the common header fields (not yet the payload hash: see `verifySealedPayload`). */
-export async function readSealedFile(
+/** The common header fields of a sealed file's metadata, checked; the kind checks its own. */
+function sealedHeader(
   path: string,
   kind: SealedFileKind,
-  options: { readonly sha256?: boolean } = {},
-): Promise<SealedFileContents> {
-  let file: SafetensorsFile;
-  try {
-    file = await readSafetensors(path, { sha256: options.sha256 === true });
-  } catch (e) {
-    if (e instanceof VetbenchError && e.code.startsWith('safetensors-')) {
-      throw sealedInvalid(kind, path, `not a readable ${kind.noun} (${e.message})`);
-    }
-    throw e;
-  }
-  const meta = file.metadata;
+  meta: Readonly<Record<string, string>>,
+): Record<string, unknown> {
   const headerText = meta[kind.headerKey];
   if (meta.format !== kind.format || headerText === undefined) {
     throw new VetbenchError(
@@ -156,9 +187,85 @@ export async function readSealedFile(
     throw sealedInvalid(kind, path, 'the method (id, params, seed) is missing');
   }
   if (typeof h.payloadSha256 !== 'string') throw sealedInvalid(kind, path, 'the payload hash is missing');
+  return h;
+}
+
+export interface ReadSealedOptions {
+  readonly sha256?: boolean;
+  /**
+   * Checks the header and the declared tensors (names, shapes) before any tensor data is read: the kind's
+   * size limits hold before a byte of payload is allocated.
+   */
+  readonly checkDeclared?: (header: Record<string, unknown>, entries: readonly SafetensorsEntry[]) => void;
+}
+
+/** Reads the file and checks the common header fields (not yet the payload hash: see `verifySealedPayload`). */
+export async function readSealedFile(
+  path: string,
+  kind: SealedFileKind,
+  options: ReadSealedOptions = {},
+): Promise<SealedFileContents> {
+  const unreadable = (e: unknown): unknown =>
+    e instanceof VetbenchError && e.code.startsWith('safetensors-')
+      ? sealedInvalid(kind, path, `not a readable ${kind.noun} (${e.message})`)
+      : e;
+  if (options.checkDeclared) {
+    let declared;
+    try {
+      declared = await readSafetensorsHeader(path);
+    } catch (e) {
+      throw unreadable(e);
+    }
+    options.checkDeclared(sealedHeader(path, kind, declared.metadata), declared.entries);
+  }
+  let file: SafetensorsFile;
+  try {
+    file = await readSafetensors(path, { sha256: options.sha256 === true });
+  } catch (e) {
+    throw unreadable(e);
+  }
+  const h = sealedHeader(path, kind, file.metadata);
   const tensors: Record<string, HostTensor> = {};
   for (const t of file.tensors) tensors[t.name] = hostTensor(t.data, t.shape);
   return { header: h, tensors, file };
+}
+
+/**
+ * Refuses a content-sealed header that was edited after export, naming the fields that changed (or the seal
+ * itself when only it was touched). A SHA-256 is no signature: it catches edits and corruption, not a forger
+ * who recomputes it, which is why reports cite the file's own SHA-256 as well.
+ */
+export function verifySealedContent(
+  path: string,
+  kind: SealedFileKind,
+  header: Readonly<Record<string, unknown>>,
+): void {
+  const stored = header.fieldSha256;
+  const storedContent = header.contentSha256;
+  const isDigest = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+  if (
+    stored === null ||
+    typeof stored !== 'object' ||
+    Array.isArray(stored) ||
+    !Object.values(stored).every(isDigest) ||
+    !isDigest(storedContent)
+  ) {
+    throw sealedInvalid(kind, path, 'its header seal (fieldSha256, contentSha256) is missing or malformed');
+  }
+  const storedFields = stored as Record<string, string>;
+  const actual = headerSeal(header);
+  const names = new Set([...Object.keys(storedFields), ...Object.keys(actual.fieldSha256)]);
+  const changed = [...names].filter((name) => storedFields[name] !== actual.fieldSha256[name]).sort();
+  if (changed.length === 0 && actual.contentSha256 === storedContent) return;
+  const what =
+    changed.length > 0
+      ? `header field${changed.length === 1 ? '' : 's'} ${changed.map((n) => `'${n}'`).join(', ')} changed`
+      : 'its header seal was edited';
+  throw new VetbenchError(
+    `${kind.codePrefix}-tampered`,
+    `${path}: ${what} after export (the file was modified or corrupted)`,
+    `Do not use this file; ${kind.remakeHint.charAt(0).toLowerCase()}${kind.remakeHint.slice(1)}`,
+  );
 }
 
 /** Refuses tensors that do not hash to the header's payload hash (modified or corrupted file). */

@@ -37,7 +37,11 @@ function fakeIpcMain(): IpcMainLike & { handlers: Map<string, Handler> } {
   } as IpcMainLike & { handlers: Map<string, Handler> };
 }
 
-const fromFrame = (url: string) => ({ senderFrame: { url } }) as unknown as IpcMainInvokeEvent;
+/** An event from the main frame of a window showing `url`. */
+const fromFrame = (url: string) => {
+  const frame = { url, parent: null };
+  return { senderFrame: frame, sender: { mainFrame: frame } } as unknown as IpcMainInvokeEvent;
+};
 
 function service(): { store: ProjectStore; host: JobHost; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vetbench-api-'));
@@ -72,6 +76,17 @@ describe('Electron IPC transport', () => {
       {},
     )) as ApiReply;
     expect(noFrame.ok).toBe(false);
+    // A subframe showing our own page, or a frame that is not the sender's main frame, is refused too.
+    const main = { url: 'app://vetbench/index.html', parent: null };
+    const sub = { url: 'app://vetbench/index.html', parent: main };
+    for (const event of [
+      { senderFrame: sub, sender: { mainFrame: main } },
+      { senderFrame: { ...main }, sender: { mainFrame: main } },
+      { senderFrame: main, sender: {} },
+    ]) {
+      const reply = (await getProject(event as unknown as IpcMainInvokeEvent, {})) as ApiReply;
+      expect(reply.ok === false && reply.error.code).toBe('forbidden-sender');
+    }
 
     const getRun = ipc.handlers.get(`${IPC_CHANNEL_PREFIX}getRun`)!;
     const malformed = (await getRun(fromFrame('app://vetbench/'), { runId: -3 })) as ApiReply;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -277,4 +277,37 @@ describe('vetbench serve', () => {
     // A path that leaves the renderer folder is refused too.
     expect((await withToken('/%2E%2E%2Fp.vbproj')).status).toBe(403);
   });
+
+  it('resolves symlinks before serving dataset images, answers 400 to malformed escapes, never writes the install folder', async () => {
+    const api = createHttpApiClient({ baseUrl: origin, token });
+    const dataset = await api.importDataset({ path: fixtures.dataset, name: 'hostile-files' });
+    const images = readdirSync(fixtures.dataset, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.png'),
+    );
+    const inside = images[0]!;
+    const file = (id: string) =>
+      fetch(`${origin}/files/dataset/${dataset.id}/${encodeURIComponent(id)}?token=${token}`);
+    expect((await file(inside)).status).toBe(200);
+    // A link planted in the dataset after import, pointing outside it: refused like the import refuses it.
+    const outside = mkdtempSync(join(tmpdir(), 'vetbench-outside-'));
+    copyFileSync(join(fixtures.dataset, inside), join(outside, 'secret.png'));
+    symlinkSync(join(outside, 'secret.png'), join(fixtures.dataset, 'planted-link.png'));
+    expect((await file('planted-link.png')).status).toBe(404);
+    expect((await file('../p.vbproj')).status).toBe(404);
+    expect((await fetch(`${origin}/files/dataset/${dataset.id}/%E0%A4%A?token=${token}`)).status).toBe(400);
+    expect((await fetch(`${origin}/assets/%zz?token=${token}`)).status).toBe(400);
+    // The install folder is readable (its demo data) but no export or new project goes there.
+    const install = new URL('../..', import.meta.url).pathname;
+    // (the runs of the previous test give a report to export)
+    const report = await api.exportReport({ runIds: 'all', format: 'html' });
+    const toInstall = await post('exportArtifact', {
+      artifactId: report.artifactId,
+      path: join(install, 'planted.json'),
+    });
+    expect(toInstall.status).toBe(403);
+    expect(toInstall.reply.ok === false && toInstall.reply.error.message).toMatch(/install folder/);
+    expect(existsSync(join(install, 'planted.json'))).toBe(false);
+    const project = await post('openProject', { path: join(install, 'planted.vbproj'), create: true });
+    expect(project.status).toBe(403);
+  }, 60_000);
 });

@@ -418,28 +418,65 @@ describe('CSV manifests', () => {
   it('parses RFC 4180 CSV: quotes, doubled quotes, line breaks inside quotes, CRLF, blank lines', () => {
     const rows = parseCsv('a,"b,c","say ""hi"""\r\n\r\n"multi\nline",x\nlast');
     expect(rows).toEqual([
-      { line: 1, fields: ['a', 'b,c', 'say "hi"'] },
-      { line: 3, fields: ['multi\nline', 'x'] },
-      { line: 5, fields: ['last'] },
+      { line: 1, endLine: 1, fields: ['a', 'b,c', 'say "hi"'] },
+      { line: 3, endLine: 4, fields: ['multi\nline', 'x'] },
+      { line: 5, endLine: 5, fields: ['last'] },
     ]);
   });
 
   it('refuses a quote that is never closed, naming the file and the line it opens on', async () => {
     // Read leniently, the open quote would swallow every later row into one field.
     const error = vetbenchErrorOf(() => parseCsv('a,b\nc,"d,e\nf,g\nh,i\n', 'm.csv'));
-    expect(error.code).toBe('csv-unclosed-quote');
-    expect(error.message).toBe('m.csv: the quoted field that opens on line 2 is never closed');
+    expect(error.code).toBe('csv-unterminated-quote');
+    expect(error.message).toMatch(/^m\.csv line 2: the quote opened on this line is never closed/);
     expect(error.hint).toMatch(/""/);
     // A stray quote inside an unquoted field, or text after a closing quote, is kept as written.
-    expect(parseCsv('a"b,"c"d\n')).toEqual([{ line: 1, fields: ['a"b', 'cd'] }]);
+    expect(parseCsv('a"b,"c"d\n')).toEqual([{ line: 1, endLine: 1, fields: ['a"b', 'cd'] }]);
     // Through the importer the message names the user's manifest.
     const root = freshRoot('csv-unclosed');
     put(join(root, 'images', 'a.png'), 'x');
     put(join(root, 'labels.csv'), 'path,label,caption\nimages/a.png,cat,"a cat\n');
     const imported = await importDataset(root, { manifest: 'labels.csv' }).catch((e: unknown) => e);
     expect(imported).toBeInstanceOf(VetbenchError);
-    expect((imported as VetbenchError).code).toBe('csv-unclosed-quote');
+    expect((imported as VetbenchError).code).toBe('csv-unterminated-quote');
     expect((imported as VetbenchError).message).toContain(join(root, 'labels.csv'));
+  });
+
+  it('never drops a row silently: stray quotes, lost line breaks and extra fields are listed with their lines', async () => {
+    const root = freshRoot('csv-hostile');
+    for (let i = 0; i < 8; i++) await putImage(join(root, 'px', `${i}.png`));
+    const rows = Array.from({ length: 8 }, (_, i) => `px/${i}.png,c${i % 2}`);
+    // An unterminated quote: refused, naming the line the quote opens on.
+    const open = [...rows];
+    open[2] = 'px/2.png,"c0';
+    put(join(root, 'open.csv'), `path,label\n${open.join('\n')}\n`);
+    const unterminated = await importDataset(root, { manifest: 'open.csv' }).catch((e: unknown) => e);
+    expect(unterminated).toBeInstanceOf(VetbenchError);
+    expect((unterminated as VetbenchError).message).toMatch(
+      /open\.csv line 4: the quote opened on this line is never closed/,
+    );
+    // A stray quote closed by a later one: the swallowed lines are one skipped row, named with its lines.
+    const stray = [...rows];
+    stray[1] = 'px/1.png,"c1';
+    stray[4] = 'px/4.png,c0"';
+    put(join(root, 'stray.csv'), `path,label\n${stray.join('\n')}\n`);
+    const strayed = await importDataset(root, { manifest: 'stray.csv' });
+    expect(strayed.items).toHaveLength(4);
+    expect(strayed.skipped.map((k) => k.reason).join('\n')).toMatch(
+      /stray\.csv line 3: lines 3-6 \(4 lines\) were read as one row: a quote opened on line 3 closes only on line 6/,
+    );
+    // A lost line break without a header: the next row folded into the caption is refused, not captioned.
+    put(join(root, 'folded.csv'), 'px/0.png,c0,a photo px/1.png,c1,another\npx/2.png,c0,fine, with comma\n');
+    const folded = await importDataset(root, { manifest: 'folded.csv' });
+    expect(folded.items.map((i) => i.relativePath)).toEqual(['px/2.png']);
+    expect(folded.skipped[0]!.reason).toMatch(
+      /folded\.csv line 1: .*looks like an image path \(a missing line break\?\)/,
+    );
+    // More fields than the header names.
+    put(join(root, 'wide.csv'), 'path,label\npx/0.png,c0,extra\npx/1.png,c1\npx/2.png,c0,\n');
+    const wide = await importDataset(root, { manifest: 'wide.csv' });
+    expect(wide.items.map((i) => i.relativePath).sort()).toEqual(['px/1.png', 'px/2.png']);
+    expect(wide.skipped[0]!.reason).toMatch(/wide\.csv line 2: 3 fields but the header names 2/);
   });
 });
 

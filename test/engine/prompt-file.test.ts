@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEncoder, type ClipEncoder } from '../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../engine/clip/load-weights.js';
-import { writeSafetensors } from '../../engine/clip/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../engine/clip/safetensors.js';
 import type { ClipWeights } from '../../engine/clip/weights.js';
 import { inMemoryPromptFile, type UnsavedPrompts } from '../../engine/defenses/prompt-tuning-eval.js';
 import { VetbenchError } from '../../engine/errors.js';
@@ -174,5 +174,131 @@ describe('hardened prompt file (METHODS 6)', () => {
     await savePromptFile(path, { ...visualPrompts(), metrics: {} });
     const loaded = await loadPromptFile(path);
     expect(() => promptFileClassifier(encoder, loaded, ['cat', 'car', 'dog'])).toThrow(/different order/);
+  });
+
+  /** Rewrites a saved prompt file with its header passed through `edit` (tensors unchanged). */
+  async function editHeader(
+    from: string,
+    to: string,
+    edit: (h: Record<string, unknown>) => void,
+  ): Promise<void> {
+    const file = await readSafetensors(from);
+    const header = JSON.parse(file.metadata.vetbench_prompts!) as Record<string, unknown>;
+    edit(header);
+    await writeSafetensors(
+      to,
+      file.tensors.map((t) => ({ name: t.name, shape: t.shape, data: t.data })),
+      { ...file.metadata, vetbench_prompts: JSON.stringify(header) },
+    );
+  }
+
+  it('seals the whole header: an edited template, metric or method is refused naming what changed', async () => {
+    const path = join(dir, 'sealed.safetensors');
+    const saved = await savePromptFile(path, { ...visualPrompts(), metrics: { ca: 88.9, asr: 2 } });
+    expect(saved.formatVersion).toBe(2);
+    expect(saved.contentSha256).toMatch(/^[0-9a-f]{64}$/);
+    const edits: [string, (h: Record<string, unknown>) => void, RegExp][] = [
+      ['template', (h) => (h.templates = ['a blurry photo of a {}.']), /'templates' changed/],
+      ['metrics', (h) => (h.metrics = { ca: 99.9, asr: 0 }), /'metrics' changed/],
+      ['method', (h) => ((h.method as { seed: number }).seed = 8), /'method' changed/],
+      ['tool', (h) => (h.tool = 'vetbench 9.9.9'), /'tool' changed/],
+      ['seal', (h) => (h.contentSha256 = 'f'.repeat(64)), /header seal was edited/],
+      [
+        'reordered keys only',
+        (h) => {
+          const copy = { ...h };
+          for (const k of Object.keys(h)) delete h[k];
+          Object.assign(h, Object.fromEntries(Object.entries(copy).reverse()));
+        },
+        /^$/,
+      ],
+    ];
+    for (const [name, edit, expected] of edits) {
+      const edited = join(dir, `edited-${name.replace(/ /g, '-')}.safetensors`);
+      await editHeader(path, edited, edit);
+      if (expected.source === '^$') {
+        // Canonical JSON: the same header in another key order is the same content.
+        expect((await loadPromptFile(edited)).header.templates).toEqual(['a photo of a {}.']);
+        continue;
+      }
+      const e = await refusal(loadPromptFile(edited));
+      expect(e.code, name).toBe('prompt-file-tampered');
+      expect(e.message, name).toMatch(expected);
+      expect(e.message, name).toContain(edited);
+    }
+  });
+
+  it('validates every header field, in files of version 1 too (which load with a warning)', async () => {
+    const path = join(dir, 'fields.safetensors');
+    await savePromptFile(path, { ...visualPrompts(), metrics: { ca: 88.9 } });
+    // A version 1 file: the same header without the header seal.
+    const v1 = join(dir, 'v1.safetensors');
+    await editHeader(path, v1, (h) => {
+      h.formatVersion = 1;
+      delete h.fieldSha256;
+      delete h.contentSha256;
+    });
+    const warnings: string[] = [];
+    const old = await loadPromptFile(v1, { warn: (m) => warnings.push(m) });
+    expect(old.header.formatVersion).toBe(1);
+    expect(warnings.join('\n')).toMatch(/version 1 prompt file: only its tensors are sealed/);
+    const bad: [string, (h: Record<string, unknown>) => void, RegExp][] = [
+      ['no slot', (h) => (h.templates = ['a photo of a [}.']), /class slot '\{\}'/],
+      ['long template', (h) => (h.templates = [`${'x'.repeat(25_000)} {}`]), /at most 300 characters/],
+      ['no templates', (h) => (h.templates = []), /templates are not a list/],
+      ['empty class', (h) => (h.classNames = ['cat', '', 'car']), /class name '' is empty/],
+      ['forged rate', (h) => (h.metrics = { ca: 250 }), /not a percentage/],
+      ['metric text', (h) => (h.metrics = { ca: 'high' }), /not a finite number/],
+      ['method', (h) => (h.method = { id: 'evil', params: {}, seed: 1 }), /does not write prompt files/],
+      ['kind', (h) => (h.kind = 'visual-shallow'), /unknown kind/],
+      ['extra field', (h) => (h.payload = 'x'), /unknown field/],
+      ['created', (h) => (h.createdAt = 'yesterday'), /not a date/],
+      ['depth', (h) => (h.depth = 1e9), /not a block index/],
+    ];
+    for (const [name, edit, expected] of bad) {
+      const edited = join(dir, `v1-${name.replace(/ /g, '-')}.safetensors`);
+      await editHeader(v1, edited, edit);
+      const e = await refusal(loadPromptFile(edited));
+      expect(e.code, name).toBe('prompt-file-invalid');
+      expect(e.message, name).toMatch(expected);
+    }
+    // The saver refuses what the loader would.
+    const r = await refusal(
+      savePromptFile(join(dir, 'never.safetensors'), {
+        ...visualPrompts(),
+        templates: ['no slot'],
+        metrics: {},
+      }),
+    );
+    expect(r.message).toMatch(/class slot/);
+  });
+
+  it('bounds prompt length before reading tensor data, and text context by the model', async () => {
+    const { layers } = weights.config.vision;
+    const long = join(dir, 'long.safetensors');
+    const tensors = { prompts: randomTensor([layers - 1, 8192, 4], 3) };
+    await expect(savePromptFile(long, { ...visualPrompts(), tensors, metrics: {} })).rejects.toThrow(
+      /8192 prompt tokens per block, more than the 512 allowed/,
+    );
+    // Written behind the saver's back under a valid header: refused from the declared shape.
+    const valid = join(dir, 'valid.safetensors');
+    await savePromptFile(valid, { ...visualPrompts(), metrics: {} });
+    const { metadata } = await readSafetensors(valid);
+    await writeSafetensors(long, [{ name: 'prompts', ...tensors.prompts }], metadata);
+    expect((await refusal(loadPromptFile(long))).message).toMatch(/8192 prompt tokens per block/);
+    const text = join(dir, 'text.safetensors');
+    const M = weights.config.text.contextLength;
+    await savePromptFile(text, {
+      kind: 'text-context',
+      modelFingerprint: weights.source.fingerprint,
+      classNames: CLASSES,
+      templates: ['{}'],
+      method: { id: 'coop', params: {}, seed: 1 },
+      tensors: { context: randomTensor([M, weights.config.text.width], 4) },
+      metrics: {},
+    });
+    const e = await refusal(loadPromptFile(text, { config: weights.config }));
+    expect(e.code).toBe('prompt-file-shape');
+    expect(e.message).toMatch(new RegExp(`${M} context tokens do not fit`));
   });
 });

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSafetensors } from '../../engine/clip/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../engine/clip/safetensors.js';
 import { encodePng } from '../../engine/demo/png.js';
 import { VetbenchError } from '../../engine/errors.js';
 import { decodeImage } from '../../engine/image/decode.js';
 import { toModelPixels } from '../../engine/image/preprocess.js';
 import { resolveParams, type ParamValues } from '../../engine/methods/params.js';
+import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
 import { badnetFixedNoise, badnetTrigger } from '../../engine/triggers/badnet.js';
 import { blendedTrigger } from '../../engine/triggers/blended.js';
 import { scaledPatchSize, streamSeed } from '../../engine/triggers/patch.js';
@@ -752,6 +753,72 @@ describe('trigger files', () => {
     await expectVetbenchError(() => loadTrigger(outside, FAMILIES), 'trigger-tensor-invalid');
 
     await expectVetbenchError(() => loadTrigger(join(dir, 'absent.safetensors'), FAMILIES), 'file-not-found');
+  });
+
+  it('refuses arrays holding NaN or out-of-range values in every family that saves arrays, naming the file', async () => {
+    const R = 16;
+    const cases: [string, string, number[], ParamValues][] = [
+      ['blended', 'noise', [3, R, R], {}],
+      ['badnet', 'noise', [3, 2, 2], { noise: 'fixed', patchSize: 28 }],
+      ['wanet', 'grid', [R, R, 2], {}],
+      ['badclip-de', 'patch', [3, 1, 1], {}],
+      ['badclip-prompt', 'delta', [3, R, R], {}],
+    ];
+    for (const [method, name, shape, params] of cases) {
+      for (const value of [NaN, 1e6, -Infinity]) {
+        const path = join(dir, `bad-${method}-${String(value)}.safetensors`);
+        const count = shape.reduce((a, b) => a * b, 1);
+        const data = new Float32Array(count);
+        data[count - 1] = value;
+        await writeSafetensors(path, [{ name, shape, data }], meta(method, params, R));
+        const e = await expectVetbenchError(
+          () => loadTrigger(path, TRIGGER_FAMILIES),
+          'trigger-tensor-invalid',
+          path,
+        );
+        expect(e.message).toMatch(/outside/);
+      }
+    }
+  });
+
+  it('seals a saved trigger (version 2): an edited parameter or array is refused', async () => {
+    const R = 8;
+    const path = join(dir, 'sealed-trigger.safetensors');
+    await saveTrigger(path, make(blendedTrigger, R));
+    const saved = await readSafetensors(path);
+    expect(saved.metadata.formatVersion).toBe('2');
+    const edits: [string, Record<string, string>, Float32Array][] = [
+      [
+        'ratio',
+        { ...saved.metadata, params: JSON.stringify({ ratio: 0.01, freshNoise: false }) },
+        saved.tensors[0]!.data,
+      ],
+      ['noise', saved.metadata, saved.tensors[0]!.data.map((v, i) => (i === 0 ? 0.5 : v))],
+    ];
+    for (const [name, metadata, data] of edits) {
+      const edited = join(dir, `edited-trigger-${name}.safetensors`);
+      await writeSafetensors(edited, [{ name: 'noise', shape: saved.tensors[0]!.shape, data }], metadata);
+      await expectVetbenchError(() => loadTrigger(edited, FAMILIES), 'trigger-file-tampered', edited);
+    }
+  });
+
+  it('refuses a declared resolution or array size beyond the limits before reading the arrays', async () => {
+    for (const resolution of [1_000_000, 100_000, 0]) {
+      const path = join(dir, `resolution-${resolution}.safetensors`);
+      await writeSafetensors(path, [], meta('blended', {}, resolution));
+      await expectVetbenchError(() => loadTrigger(path, FAMILIES), 'trigger-file-corrupt', 'outside 1..1024');
+    }
+    const big = join(dir, 'big-array.safetensors');
+    await writeSafetensors(
+      big,
+      [{ name: 'noise', shape: [3, 64, 64], data: new Float32Array(3 * 64 * 64) }],
+      meta('blended', {}, 16),
+    );
+    await expectVetbenchError(
+      () => loadTrigger(big, FAMILIES),
+      'trigger-file-corrupt',
+      'more than a 16x16 image holds',
+    );
   });
 });
 

@@ -48,14 +48,18 @@ export function registerServe(program: Command): void {
       // The app can switch projects (Project screen); the files it may name stay within these folders.
       const sessions = new ProjectSessions({ store, host }, sessionOpener(hostOptions), new RecentProjects());
       const baseRoots = [process.cwd(), projectRoot(), ...opts.allowRoot];
-      const roots = rootsFor(sessions.current, baseRoots);
+      const roots = rootsFor(sessions.current, baseRoots, projectRoot());
       const server = await startHttpServer({
         store: () => sessions.current.store,
         subscribe: (l) => sessions.subscribe(l),
         rendererDir: join(projectRoot(), 'dist', 'renderer'),
         port,
         handlers: (withToken) =>
-          createSessionApi(sessions, { baseRoots, fileUrl: (f) => withToken(httpFilePath(f)) }),
+          createSessionApi(sessions, {
+            baseRoots,
+            installRoot: projectRoot(),
+            fileUrl: (f) => withToken(httpFilePath(f)),
+          }),
       });
       process.stdout.write(`${server.url}\n`);
       process.stderr.write(

@@ -13,7 +13,7 @@ import { collect, seedOption, triggerFromArgs } from '../cli-args.js';
 
 interface PreviewOptions {
   image?: string;
-  resolution: string;
+  resolution?: string;
   seed?: string;
   param?: string[];
   amplify: string;
@@ -47,8 +47,7 @@ export function registerTrigger(program: Command): void {
     .option('--image <file>', 'the image to trigger (default: a banana from the built-in demo data)')
     .option(
       '--resolution <px>',
-      'resolution of a trigger built from its family (a saved trigger keeps its own)',
-      '224',
+      'resolution of a trigger built from its family (default 224); with a saved trigger, the model resolution it must match',
     )
     .option('--seed <n>', 'seed of a trigger built from its family', '1')
     .option('--param <key=value>', 'trigger parameter (repeatable)', collect, [])
@@ -64,16 +63,14 @@ export function registerTrigger(program: Command): void {
           'Pass e.g. --amplify 4.',
         );
       }
-      // A saved trigger is shown at the resolution it was made for.
+      const resolution =
+        opts.resolution === undefined ? undefined : positiveInteger(opts.resolution, '--resolution');
+      // A saved trigger is shown at the resolution it was made for; asked for another, it is refused
+      // (a trigger lives in pixel space at one resolution: rescaling it would show something else).
       const t =
         existsSync(spec) && (opts.param ?? []).length === 0
-          ? await loadTrigger(spec, TRIGGER_FAMILIES)
-          : await triggerFromArgs(
-              spec,
-              opts.param ?? [],
-              seedOption(opts.seed, 1),
-              positiveInteger(opts.resolution, '--resolution'),
-            );
+          ? await loadTrigger(spec, TRIGGER_FAMILIES, resolution === undefined ? {} : { resolution })
+          : await triggerFromArgs(spec, opts.param ?? [], seedOption(opts.seed, 1), resolution ?? 224);
       const source = opts.image
         ? await decodeImage(opts.image)
         : await decodeImage(renderDemoImage(DEMO_CLASSES[0]!, 0, 'test', 0).png, 'demo banana');
