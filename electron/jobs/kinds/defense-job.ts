@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import {
@@ -15,6 +14,7 @@ import { num, resolveParams, type ParamSpecs } from '../../../engine/methods/par
 import { DEFENSES, findDefense } from '../../../engine/methods/registry.js';
 import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
 import { classIndex } from '../../cli/cli-args.js';
+import { jobEncoder } from '../job-encoder.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { trainingProgress } from '../training-progress.js';
@@ -84,7 +84,7 @@ export const defenseJob: JobKind = {
     let outputPath: string;
     let payloadSha256: string | null = null;
     if (output.kind === 'prompts') {
-      const encoder = await createEncoder(weights);
+      const encoder = await jobEncoder(context, weights);
       try {
         measured = await measurePromptDefense(encoder, dataset, output.file, measure);
       } finally {

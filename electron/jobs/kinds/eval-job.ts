@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
@@ -17,6 +16,7 @@ import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.
 import { loadPromptFile, type PromptFile } from '../../../engine/prompts/prompt-file.js';
 import { classIndex } from '../../cli/cli-args.js';
 import type { JobKind } from '../job-kind.js';
+import { jobEncoder } from '../job-encoder.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { triggerOfJob } from './load-trigger.js';
 import { PR_METHOD_ID, prMethodInfo, runPerturbationResistivity } from './pr-eval.js';
@@ -117,7 +117,7 @@ export const evalJob: JobKind = {
         head,
         dataset.classes.map((c) => c.name),
       );
-    const encoder = await createEncoder(weights, str(params, 'backend'));
+    const encoder = await jobEncoder(context, weights, str(params, 'backend'));
     try {
       const classifier = prompts
         ? promptFileClassifier(
