@@ -62,12 +62,14 @@ export const defenseJob: JobKind = {
     const dataset = await importDataset(spec.datasetSource);
     const target = spec.target === null ? undefined : classIndex(dataset, spec.target);
     const trigger = await triggerOfJob(spec, weights.config.vision.imageResolution);
+    const featureCache = context.featureCache?.() ?? null;
     const result = await method.run(
       {
         weights,
         dataset,
         shots,
         seed: spec.seed,
+        ...(featureCache ? { featureCache } : {}),
         ...(target !== undefined ? { excludeClass: target } : {}),
         ...(spec.executor ? { executor: spec.executor } : {}),
         checkpointDir: spec.checkpointDir,
