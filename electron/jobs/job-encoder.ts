@@ -1,5 +1,6 @@
 import { cachingEncoder } from '../../engine/cache/cached-encoder.js';
 import { createEncoder, type ClipEncoder } from '../../engine/clip/clip-encoder.js';
+import type { ForwardPrecision } from '../../engine/clip/onnx-clip.js';
 import type { ClipWeights } from '../../engine/clip/weights.js';
 import type { JobContext } from './job-kind.js';
 
@@ -12,8 +13,9 @@ export async function jobEncoder(
   weights: ClipWeights,
   backend?: string,
   label = 'model',
+  precision: ForwardPrecision = 'fp32',
 ): Promise<ClipEncoder> {
-  const encoder = await createEncoder(weights, backend);
+  const encoder = await createEncoder(weights, backend, precision);
   const cache = context.featureCache?.() ?? null;
   if (!cache) return encoder;
   const cached = cachingEncoder(encoder, cache);
@@ -22,6 +24,7 @@ export async function jobEncoder(
       return cached.executor;
     },
     weights,
+    precision,
     encode: (request) => cached.encode(request),
     async dispose() {
       const { hits, misses } = cached.counts;

@@ -42,7 +42,15 @@ export function cachingEncoder(encoder: ClipEncoder, cache: FeatureCache): Cachi
     const n = request.pixels.shape[0] as number;
     const prompts = promptsHash(request.prompts);
     const keysByOutput = request.outputs.map((output) =>
-      featureKeys({ modelFingerprint: fingerprint, output, promptsHash: prompts }, request.pixels),
+      featureKeys(
+        {
+          modelFingerprint: fingerprint,
+          output,
+          precision: encoder.precision ?? 'fp32',
+          promptsHash: prompts,
+        },
+        request.pixels,
+      ),
     );
     const found = await Promise.all(keysByOutput.map((keys) => cache.getMany(keys)));
     const result: EncodeResult = {};
@@ -83,6 +91,7 @@ export function cachingEncoder(encoder: ClipEncoder, cache: FeatureCache): Cachi
       return encoder.executor;
     },
     weights: encoder.weights,
+    ...(encoder.precision ? { precision: encoder.precision } : {}),
     counts,
     encode,
     dispose: () => encoder.dispose(),

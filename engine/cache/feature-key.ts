@@ -9,6 +9,8 @@ export interface FeatureKeyContext {
   /** The model's weight fingerprint (weights.source.fingerprint). */
   readonly modelFingerprint: string;
   readonly output: string;
+  /** Forward precision (fp32, int8): a reduced-precision row never answers for a full-precision one. */
+  readonly precision: string;
   /** SHA-256 of the deep visual prompts (depth and tensors), or null without prompts. */
   readonly promptsHash: string | null;
 }
@@ -40,6 +42,7 @@ export function featureKeys(context: FeatureKeyContext, pixels: HostTensor): str
     v: FEATURE_KEY_VERSION,
     model: context.modelFingerprint,
     output: context.output,
+    precision: context.precision,
     prompts: context.promptsHash,
     pixelShape: pixels.shape.slice(1),
   });
