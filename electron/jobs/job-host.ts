@@ -10,6 +10,7 @@ import type {
   StartRunRequest,
 } from '../api/contract.js';
 import { ProjectStore, type MetricPoint, type RunRecord } from '../store/project-store.js';
+import { featureCacheFile } from '../store/feature-cache-db.js';
 import { findJobMethod } from './kinds/index.js';
 import {
   defaultWorkerModule,
@@ -294,6 +295,7 @@ export class JobHost {
       runFolder: this.store.runFolder(run.id),
       checkpointDir: this.store.checkpointDir(run.id),
       artifactPrefix: `run-${run.id}`,
+      featureCachePath: featureCacheFile(this.store.path),
       executor: this.options.executor ?? null,
     };
   }

@@ -1,4 +1,5 @@
 import type { ArtifactInfo, MethodInfo, RunKind } from '../api/contract.js';
+import type { FeatureCache } from '../../engine/cache/feature-cache.js';
 import type { JobSpec } from './worker-protocol.js';
 
 export interface JobProgress {
@@ -30,6 +31,8 @@ export interface JobContext {
   registerModel(path: string, name: string): Promise<void>;
   /** A checkpoint at `step` is complete in `spec.checkpointDir`. */
   checkpoint(step: number): void;
+  /** The project's feature cache (opened on first use), or null when the job runs without one. */
+  featureCache?(): FeatureCache | null;
 }
 
 /**

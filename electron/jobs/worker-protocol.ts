@@ -42,6 +42,8 @@ export const JobSpecSchema = z.object({
   runFolder: z.string(),
   checkpointDir: z.string(),
   artifactPrefix: z.string(),
+  /** The project's feature cache (a SQLite file beside the project); absent: no cache. */
+  featureCachePath: z.string().nullable().optional(),
   executor: z.enum(['onnx', 'tfjs']).nullable(),
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;

@@ -12,6 +12,7 @@ import { VetbenchError } from '../../engine/errors.js';
 import { packageVersion, vetbenchVersion } from '../../engine/paths.js';
 import type { ApiError } from '../api/contract.js';
 import { hashFile, syncFolder } from '../store/atomic-file.js';
+import { FeatureCacheDb } from '../store/feature-cache-db.js';
 import { modelArchitecture } from '../store/model-architecture.js';
 import type { JobContext } from './job-kind.js';
 import { findJobKind } from './kinds/index.js';
@@ -77,6 +78,7 @@ function versions(): Record<string, string> {
 
 function context(spec: JobSpec, port: ParentPort, signal: AbortSignal): JobContext {
   const send = (m: WorkerMessage): void => void port.send(m);
+  let cache: FeatureCacheDb | null | undefined;
   return {
     spec,
     signal,
@@ -118,6 +120,23 @@ function context(spec: JobSpec, port: ParentPort, signal: AbortSignal): JobConte
       });
     },
     checkpoint: (step) => send({ type: 'checkpoint', step, dir: spec.checkpointDir }),
+    featureCache() {
+      if (cache === undefined) {
+        try {
+          cache = spec.featureCachePath ? FeatureCacheDb.open(spec.featureCachePath) : null;
+        } catch (e) {
+          // A broken cache must not fail the run: it only saves time.
+          send({
+            type: 'log',
+            at: Date.now(),
+            level: 'warn',
+            line: `feature cache off: ${(e as Error).message}`,
+          });
+          cache = null;
+        }
+      }
+      return cache;
+    },
   };
 }
 

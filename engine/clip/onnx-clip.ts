@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as ort from 'onnxruntime-node';
 import { Graph } from '../onnx/graph.js';
+import { quantizeLinearWeights } from '../onnx/quantize-int8.js';
 import { toOnnxModel } from '../onnx/serialize.js';
 import { createSession, runSession, type OnnxFeed } from '../onnx/session.js';
 import { TraceOps, type Sym } from '../onnx/trace-ops.js';
@@ -15,12 +16,21 @@ import type { ClipWeights } from './weights.js';
 /** Name of the token-id graph input (its end-of-text mask is `input_ids:eot`). */
 const TEXT_INPUT = 'input_ids';
 
+/**
+ * Forward precision: fp32, or int8 weights with dynamic activation quantisation in the image tower
+ * (onnx/quantize-int8.ts; text requests stay fp32 so class heads are unchanged).
+ */
+export type ForwardPrecision = 'fp32' | 'int8';
+
 /** Builds ONNX graphs of a loaded CLIP (specialised per request shape) and runs them on onnxruntime. */
 export class OnnxClip {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly params: Map<string, HostTensor>;
 
-  constructor(readonly weights: ClipWeights) {
+  constructor(
+    readonly weights: ClipWeights,
+    readonly precision: ForwardPrecision = 'fp32',
+  ) {
     this.params = clipParamTensors(weights);
   }
 
@@ -62,6 +72,7 @@ export class OnnxClip {
       this.weights.logitScale,
       new Set(request.outputs),
     );
+    if (this.precision === 'int8' && pixels && !request.text && !context) quantizeLinearWeights(graph);
     for (const [name, sym] of Object.entries(outputs)) graph.markOutput(sym.name, name);
     return toOnnxModel(graph, 'vetbench-clip-encode');
   }

@@ -1,3 +1,4 @@
+import type { FeatureCache } from '../cache/feature-cache.js';
 import type { ClipWeights } from '../clip/weights.js';
 import type { Dataset } from '../datasets/dataset.js';
 import type { ParamSpecs, ParamValues } from '../methods/params.js';
@@ -36,6 +37,8 @@ export interface DefenseContext {
   /** One point of a metric series (e.g. `loss`, `ce`, `fr` per epoch). */
   readonly onMetric?: (series: string, step: number, value: number) => void;
   readonly log?: (line: string) => void;
+  /** The project's feature cache: image embeddings of unchanged images are read from it, not recomputed. */
+  readonly featureCache?: FeatureCache;
 }
 
 /** A defense's product: a hardened prompt file, new weights, or a linear head on the image embedding. */

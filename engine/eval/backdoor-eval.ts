@@ -7,6 +7,7 @@ import { normalizePixels } from '../image/preprocess.js';
 import { backdoorMetrics, cleanAccuracy, type BackdoorMetrics } from '../metrics/backdoor-metrics.js';
 import type { HostTensor } from '../tensor/host-tensor.js';
 import type { Trigger } from '../triggers/trigger.js';
+import { VetbenchError } from '../errors.js';
 import { requireSplit } from './require-split.js';
 
 /**
@@ -24,6 +25,29 @@ export interface BackdoorEvaluation {
   readonly split: SplitName;
   /** How the classes were predicted (zero-shot, prompt file, ...). */
   readonly classifier: string;
+  /** With `agreementCheck`: top-1 agreement of the classifier with its reference on the first clean images. */
+  readonly agreement?: PrecisionAgreement;
+}
+
+export interface PrecisionAgreement {
+  readonly checked: number;
+  readonly agreeing: number;
+  /** Percent. */
+  readonly rate: number;
+  readonly minRate: number;
+}
+
+/**
+ * A reduced-precision classifier is trusted only as far as it agrees with full precision: the first `images`
+ * clean images of the run go through both, and the evaluation stops with an error when the top-1 agreement is
+ * below `minRate` percent.
+ */
+export interface AgreementCheck {
+  readonly reference: ImageClassifier;
+  readonly images: number;
+  readonly minRate: number;
+  /** What to call the reduced precision in the refusal ("int8"). */
+  readonly label: string;
 }
 
 export interface BackdoorEvalOptions {
@@ -37,6 +61,7 @@ export interface BackdoorEvalOptions {
   readonly head?: ZeroShotHead;
   /** Any classifier (prompt files, prompt learners); overrides `head` and `templates`. */
   readonly classifier?: ImageClassifier;
+  readonly agreementCheck?: AgreementCheck;
 }
 
 function normalizedCopy(pixels01: HostTensor): HostTensor {
@@ -76,10 +101,21 @@ export async function evaluateBackdoor(
   const clean: number[] = [];
   const triggered: number[] = [];
   const failed: { path: string; reason: string }[] = [];
+  const check = options.agreementCheck;
+  let checked = 0;
+  let agreeing = 0;
   for await (const batch of loader.batches(items, options.batchSize ?? 64)) {
     for (const f of batch.failed) failed.push({ path: f.item.relativePath, reason: f.reason });
     if (batch.items.length === 0) continue;
-    clean.push(...argmaxRows(await classifier.logits(normalizedCopy(batch.pixels))));
+    const input = normalizedCopy(batch.pixels);
+    const predicted = argmaxRows(await classifier.logits(input));
+    if (check && checked < check.images) {
+      const reference = argmaxRows(await check.reference.logits(input));
+      reference.forEach((r, i) => (agreeing += r === predicted[i] ? 1 : 0));
+      checked += predicted.length;
+      if (checked >= check.images) requireAgreement(check, checked, agreeing);
+    }
+    clean.push(...predicted);
     labels.push(...batch.items.map((i) => i.label));
     if (trigger) {
       const poisoned = Float32Array.from(batch.pixels.data);
@@ -102,5 +138,35 @@ export async function evaluateBackdoor(
   const metrics = trigger
     ? backdoorMetrics({ predictions: clean, labels }, { predictions: triggered, labels }, options.target!)
     : null;
-  return { metrics, ca, n_clean: n, perClass, failed, templates, split, classifier: classifier.description };
+  if (check && checked > 0 && checked < check.images) requireAgreement(check, checked, agreeing);
+  return {
+    metrics,
+    ca,
+    n_clean: n,
+    perClass,
+    failed,
+    templates,
+    split,
+    classifier: classifier.description,
+    ...(check
+      ? {
+          agreement: {
+            checked,
+            agreeing,
+            rate: checked ? (100 * agreeing) / checked : 0,
+            minRate: check.minRate,
+          },
+        }
+      : {}),
+  };
+}
+
+function requireAgreement(check: AgreementCheck, checked: number, agreeing: number): void {
+  const rate = (100 * agreeing) / checked;
+  if (rate < check.minRate)
+    throw new VetbenchError(
+      'precision-refused',
+      `${check.label} predictions agree with fp32 on ${rate.toFixed(2)}% of the first ${checked} images (${agreeing}/${checked}), under the ${check.minRate}% required: not used`,
+      'Evaluate in fp32 (drop --precision), or use int8 only on models where it agrees.',
+    );
 }

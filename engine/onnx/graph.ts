@@ -3,7 +3,7 @@
  * Ops are ONNX operators (opset 18, default domain) so the graph serialises one-to-one and a backward pass
  * can be derived node by node.
  */
-export type ElementType = 'float32' | 'int64';
+export type ElementType = 'float32' | 'int64' | 'int8';
 
 export type AttributeValue =
   | { readonly kind: 'int'; readonly value: number }
@@ -25,7 +25,7 @@ export interface GraphNode {
 }
 
 export interface Initializer extends GraphValue {
-  readonly data: Float32Array | BigInt64Array;
+  readonly data: Float32Array | BigInt64Array | Int8Array;
 }
 
 export const OPSET = 18;
@@ -62,9 +62,14 @@ export class Graph {
     return v;
   }
 
-  addInitializer(name: string, data: Float32Array | BigInt64Array, shape: readonly number[]): GraphValue {
+  addInitializer(
+    name: string,
+    data: Float32Array | BigInt64Array | Int8Array,
+    shape: readonly number[],
+  ): GraphValue {
     if (this.values.has(name)) return this.value(name);
-    const type: ElementType = data instanceof Float32Array ? 'float32' : 'int64';
+    const type: ElementType =
+      data instanceof Float32Array ? 'float32' : data instanceof Int8Array ? 'int8' : 'int64';
     const init: Initializer = { name, shape: [...shape], type, data };
     this.initializers.set(name, init);
     this.values.set(name, init);

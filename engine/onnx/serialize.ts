@@ -4,10 +4,11 @@ import { OPSET, type AttributeValue, type ElementType, type Graph, type GraphVal
 /** ONNX ModelProto field numbers (onnx.proto, IR version 8). */
 const ONNX_FLOAT = 1;
 const ONNX_INT64 = 7;
+const ONNX_INT8 = 3;
 const IR_VERSION = 8;
 
 function elemType(t: ElementType): number {
-  return t === 'float32' ? ONNX_FLOAT : ONNX_INT64;
+  return t === 'float32' ? ONNX_FLOAT : t === 'int8' ? ONNX_INT8 : ONNX_INT64;
 }
 
 function valueInfo(v: GraphValue): ProtoMessage {

@@ -22,6 +22,7 @@ interface EvalOptions {
   split: SplitName;
   template?: string[];
   backend: string;
+  precision: string;
   trigger?: string;
   target?: string;
   seed?: string;
@@ -50,6 +51,8 @@ interface EvalReport {
   failed: unknown[];
   prompts?: { path: string };
   linear_head?: { path: string };
+  precision?: string;
+  agreement_with_fp32?: { checked: number; agreeing: number; rate: number };
   [key: string]: unknown;
 }
 
@@ -70,6 +73,14 @@ export function registerEval(program: Command): void {
       `prompt template(s) with {} for the class name (default "${DEFAULT_TEMPLATE}")`,
     )
     .addOption(new Option('--backend <name>', 'executor').choices(['onnx', 'wasm', 'cpu']).default('onnx'))
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'int8: image tower with int8 weights (dynamic activation quantisation), refused unless its top-1 agreement with fp32 on the first 500 images is >= 99.5%',
+      )
+        .choices(['fp32', 'int8'])
+        .default('fp32'),
+    )
     .option(
       '--trigger <method|file>',
       'measure attack success under this trigger (a family id or a saved trigger file)',
@@ -141,6 +152,7 @@ export function registerEval(program: Command): void {
             split: opts.split,
             ...(opts.template ? { template: opts.template.join('\n') } : {}),
             backend: opts.backend,
+            ...(opts.precision !== 'fp32' ? { precision: opts.precision } : {}),
             head: opts.linearHead ? 'linear-head' : 'prompt-file',
             force: opts.force === true,
           },
@@ -175,6 +187,11 @@ export function registerEval(program: Command): void {
               (c) =>
                 `  ${c.name.padEnd(24)} ${c.n ? ((100 * c.correct) / c.n).toFixed(1).padStart(5) : '   - '}%  (${c.correct}/${c.n})`,
             ),
+            ...(report.agreement_with_fp32
+              ? [
+                  `${report.precision}: top-1 agreement with fp32 ${report.agreement_with_fp32.rate.toFixed(2)}% (${report.agreement_with_fp32.agreeing}/${report.agreement_with_fp32.checked} images)`,
+                ]
+              : []),
             ...(report.failed.length
               ? [`  ${report.failed.length} image(s) failed to decode and were left out`]
               : []),

@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import type { PromptAttackResult, WeightsAttackResult } from '../../../engine/attacks/attack.js';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { saveClipWeights } from '../../../engine/clip/save-weights.js';
 import type { ClipWeights } from '../../../engine/clip/weights.js';
@@ -16,6 +15,7 @@ import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
 import { imageKeyOnly, textKeyOnly } from '../../../engine/triggers/dual-key.js';
 import { saveTrigger } from '../../../engine/triggers/trigger-file.js';
 import { classIndex } from '../../../engine/datasets/class-index.js';
+import { jobEncoder } from '../job-encoder.js';
 import type { JobContext, JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { trainingCallbacks } from '../training-progress.js';
@@ -55,8 +55,8 @@ async function storeBackdooredWeights(
   );
   // Clean and backdoored behaviour on the test split, as the analyst would check it.
   const stored = await loadClipWeights(path);
-  const before = await createEncoder(weights);
-  const after = await createEncoder(stored);
+  const before = await jobEncoder(context, weights, undefined, 'clean model');
+  const after = await jobEncoder(context, stored, undefined, 'attacked model');
   try {
     const trigger = result.trigger;
     const clean = await evaluateBackdoor(before, dataset, { trigger, target });
@@ -92,7 +92,7 @@ async function storeMaliciousPrompts(
   provenance: Record<string, unknown>,
   methodId: string,
 ): Promise<AttackReport> {
-  const encoder = await createEncoder(weights);
+  const encoder = await jobEncoder(context, weights);
   try {
     const names = dataset.classes.map((c) => c.name);
     const trigger = result.trigger;

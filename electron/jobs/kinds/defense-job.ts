@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
 import {
@@ -15,6 +14,7 @@ import { num, resolveParams, type ParamSpecs } from '../../../engine/methods/par
 import { DEFENSES, findDefense } from '../../../engine/methods/registry.js';
 import { savePromptFile } from '../../../engine/prompts/prompt-file.js';
 import { classIndex } from '../../../engine/datasets/class-index.js';
+import { jobEncoder } from '../job-encoder.js';
 import type { JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { trainingCallbacks } from '../training-progress.js';
@@ -62,12 +62,14 @@ export const defenseJob: JobKind = {
     const dataset = await importDataset(spec.datasetSource);
     const target = spec.target === null ? undefined : classIndex(dataset, spec.target);
     const trigger = await triggerOfJob(spec, weights.config.vision.imageResolution);
+    const featureCache = context.featureCache?.() ?? null;
     const result = await method.run(
       {
         weights,
         dataset,
         shots,
         seed: spec.seed,
+        ...(featureCache ? { featureCache } : {}),
         ...(target !== undefined ? { excludeClass: target } : {}),
         ...(spec.executor ? { executor: spec.executor } : {}),
         checkpointDir: spec.checkpointDir,
@@ -84,7 +86,7 @@ export const defenseJob: JobKind = {
     let outputPath: string;
     let payloadSha256: string | null = null;
     if (output.kind === 'prompts') {
-      const encoder = await createEncoder(weights);
+      const encoder = await jobEncoder(context, weights);
       try {
         measured = await measurePromptDefense(encoder, dataset, output.file, measure);
       } finally {

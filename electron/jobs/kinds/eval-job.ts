@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { createEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { DEFAULT_TEMPLATE } from '../../../engine/clip/zero-shot.js';
 import type { SplitName } from '../../../engine/datasets/dataset.js';
@@ -12,11 +11,15 @@ import {
   type LinearHeadFile,
 } from '../../../engine/defenses/baselines/linear-head-file.js';
 import { linearHeadClassifier } from '../../../engine/eval/linear-head-classifier.js';
-import { bool, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
+import { zeroShotClassifier, type ImageClassifier } from '../../../engine/eval/image-classifier.js';
+import type { ClipEncoder } from '../../../engine/clip/clip-encoder.js';
+import type { ForwardPrecision } from '../../../engine/clip/onnx-clip.js';
+import { bool, num, resolveParams, str, type ParamSpecs } from '../../../engine/methods/params.js';
 import { promptFileClassifier } from '../../../engine/prompts/prompt-classifier.js';
 import { loadPromptFile, type PromptFile } from '../../../engine/prompts/prompt-file.js';
 import { classIndex } from '../../../engine/datasets/class-index.js';
 import type { JobKind } from '../job-kind.js';
+import { jobEncoder } from '../job-encoder.js';
 import { apiParamSpecs } from '../param-specs.js';
 import { triggerOfJob } from './load-trigger.js';
 import { PR_METHOD_ID, prMethodInfo, runPerturbationResistivity } from './pr-eval.js';
@@ -45,7 +48,23 @@ const EVAL_PARAMS: ParamSpecs = {
     default: false,
     help: 'apply a prompt file or linear head made for another model fingerprint anyway',
   },
+  precision: {
+    kind: 'enum',
+    default: 'fp32',
+    options: ['fp32', 'int8'],
+    help: 'int8: image tower with int8 weights and dynamic activation quantisation (onnx backend; faster on large splits); refused unless its top-1 agreement with fp32 on the first agreementImages images is >= 99.5%',
+  },
+  agreementImages: {
+    kind: 'integer',
+    default: 500,
+    min: 50,
+    max: 1000000,
+    help: "with precision int8: how many of the run's own images are also classified in fp32 to measure the agreement",
+  },
 };
+
+/** The least top-1 agreement with fp32 (percent) a reduced-precision evaluation must show to be used. */
+export const MIN_PRECISION_AGREEMENT = 99.5;
 
 /**
  * Backdoor evaluation (engine/eval/backdoor-eval.ts): clean accuracy, and with a trigger and target ASR,
@@ -117,30 +136,54 @@ export const evalJob: JobKind = {
         head,
         dataset.classes.map((c) => c.name),
       );
-    const encoder = await createEncoder(weights, str(params, 'backend'));
+    const precision = str(params, 'precision') as ForwardPrecision;
+    const backend = str(params, 'backend');
+    if (precision !== 'fp32' && backend !== 'onnx')
+      throw new VetbenchError(
+        'param-invalid',
+        `precision ${precision} runs on the onnx backend only, not ${backend}`,
+        'Drop the backend choice (onnx is the default) or evaluate in fp32.',
+      );
+    const templates = str(params, 'template')
+      .split('\n')
+      .filter((t) => t.trim() !== '');
+    const classifierOf = (enc: ClipEncoder): ImageClassifier => {
+      const names = dataset.classes.map((c) => c.name);
+      if (prompts) return promptFileClassifier(enc, prompts, names);
+      if (head)
+        return linearHeadClassifier(
+          enc,
+          head.header.classNames,
+          head,
+          `linear head from ${head.path} (${head.header.method.id})`,
+        );
+      return zeroShotClassifier(enc, names, { templates });
+    };
+    const encoder = await jobEncoder(context, weights, backend, 'model', precision);
+    const reference =
+      precision === 'fp32' ? null : await jobEncoder(context, weights, backend, 'fp32 reference');
     try {
-      const classifier = prompts
-        ? promptFileClassifier(
-            encoder,
-            prompts,
-            dataset.classes.map((c) => c.name),
-          )
-        : head
-          ? linearHeadClassifier(
-              encoder,
-              head.header.classNames,
-              head,
-              `linear head from ${head.path} (${head.header.method.id})`,
-            )
-          : null;
+      const agreementImages = num(params, 'agreementImages');
       const result = await evaluateBackdoor(encoder, dataset, {
         split: str(params, 'split') as SplitName,
-        templates: str(params, 'template')
-          .split('\n')
-          .filter((t) => t.trim() !== ''),
-        ...(classifier ? { classifier } : {}),
+        templates,
+        classifier: classifierOf(encoder),
         ...(trigger ? { trigger, target: target! } : {}),
+        ...(reference
+          ? {
+              agreementCheck: {
+                reference: classifierOf(reference),
+                images: agreementImages,
+                minRate: MIN_PRECISION_AGREEMENT,
+                label: precision,
+              },
+            }
+          : {}),
       });
+      if (result.agreement)
+        context.log(
+          `${precision}: top-1 agreement with fp32 ${result.agreement.rate.toFixed(2)}% on the first ${result.agreement.checked} images (>= ${MIN_PRECISION_AGREEMENT}% required)`,
+        );
       const m = result.metrics;
       context.metric('ca', 0, result.ca);
       if (m)
@@ -185,6 +228,8 @@ export const evalJob: JobKind = {
         model: { path: weights.source.path, fingerprint: weights.source.fingerprint },
         dataset: { root: dataset.root, fingerprint: dataset.fingerprint },
         executor: encoder.executor,
+        precision,
+        ...(result.agreement ? { agreement_with_fp32: result.agreement } : {}),
       };
       await context.writeArtifact('json', 'evaluation.json', 'application/json', (tmp) =>
         writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`),
@@ -193,6 +238,7 @@ export const evalJob: JobKind = {
       return report;
     } finally {
       await encoder.dispose();
+      await reference?.dispose();
     }
   },
 };

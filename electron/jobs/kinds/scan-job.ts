@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { createEncoder, type ClipEncoder } from '../../../engine/clip/clip-encoder.js';
+import type { ClipEncoder } from '../../../engine/clip/clip-encoder.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import type { Dataset } from '../../../engine/datasets/dataset.js';
 import { importDataset } from '../../../engine/datasets/import-dataset.js';
@@ -20,6 +20,7 @@ import {
   type ScanPositive,
 } from '../../../engine/scan/backdoor-scan.js';
 import { FAMILY_PROBE_DEFAULTS, probeTriggerFamilies } from '../../../engine/scan/family-probe.js';
+import { jobEncoder } from '../job-encoder.js';
 import type { JobContext, JobKind } from '../job-kind.js';
 import { apiParamSpecs } from '../param-specs.js';
 
@@ -126,7 +127,9 @@ const SCANNERS: Readonly<Record<string, Scanner>> = {
     file: 'probe.json',
     async scan(encoder, dataset, params, context) {
       const path = context.spec.referenceModelPath;
-      const reference = path ? await createEncoder(await loadClipWeights(path)) : undefined;
+      const reference = path
+        ? await jobEncoder(context, await loadClipWeights(path), undefined, 'reference model')
+        : undefined;
       try {
         return await probeTriggerFamilies(encoder, dataset, {
           shots: num(params, 'shots'),
@@ -187,7 +190,7 @@ export const scanJob: JobKind = {
     const weights = await loadClipWeights(spec.modelPath);
     for (const w of weights.source.warnings) context.log(`warning: ${w}`, 'warn');
     const dataset = await importDataset(spec.datasetSource);
-    const encoder = await createEncoder(weights);
+    const encoder = await jobEncoder(context, weights);
     try {
       const outcome = await scanner.scan(encoder, dataset, params, context);
       context.metric(scanner.metric, 0, outcome.score);

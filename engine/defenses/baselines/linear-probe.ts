@@ -1,4 +1,3 @@
-import { createEncoder } from '../../clip/clip-encoder.js';
 import { deriveSeed } from '../../datasets/derive-seed.js';
 import { applyLinearHead, normalizeRows } from '../../eval/linear-head-classifier.js';
 import { num, type ParamSpecs, type ParamValues } from '../../methods/params.js';
@@ -10,6 +9,7 @@ import { Sgd } from '../../train/optimizers.js';
 import { constant } from '../../train/schedules.js';
 import { Rng } from '../../util/rng.js';
 import type { DefenseContext, DefenseMethod, DefenseResult } from '../defense.js';
+import { defenseEncoder } from '../defense-encoder.js';
 import { linearProbeLoss } from './baseline-losses.js';
 import { runEpochLoop } from './epoch-loop.js';
 import { FewShotSet, modelInput } from './few-shot-set.js';
@@ -62,7 +62,7 @@ function rowsOf(t: HostTensor, indices: readonly number[]): HostTensor {
 }
 
 async function embedFewShot(context: DefenseContext, set: FewShotSet): Promise<HostTensor> {
-  const encoder = await createEncoder(context.weights);
+  const encoder = await defenseEncoder(context, 'linear-probe');
   try {
     const e = context.weights.config.embedDim;
     const out = new Float32Array(set.size * e);

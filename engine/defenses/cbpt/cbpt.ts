@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createEncoder } from '../../clip/clip-encoder.js';
 import type { DatasetItem } from '../../datasets/dataset.js';
-import { ImageLoader } from '../../datasets/image-loader.js';
+import { DEFAULT_CACHE_BYTES, ImageLoader } from '../../datasets/image-loader.js';
 import { sampleFewShot } from '../../datasets/sampler.js';
 import { VetbenchError } from '../../errors.js';
-import { num, str, type ParamSpecs, type ParamValues } from '../../methods/params.js';
+import { bool, num, str, type ParamSpecs, type ParamValues } from '../../methods/params.js';
 import type { HostTensor } from '../../tensor/host-tensor.js';
 import { oneHot } from '../../tensor/ops.js';
 import { createTrainer } from '../../train/create-trainer.js';
@@ -12,6 +11,7 @@ import { Sgd } from '../../train/optimizers.js';
 import { warmupCosine } from '../../train/schedules.js';
 import { Rng } from '../../util/rng.js';
 import type { DefenseContext, DefenseMethod, DefenseResult } from '../defense.js';
+import { defenseEncoder } from '../defense-encoder.js';
 import { loadCbptCheckpoint, saveCbptCheckpoint } from './cbpt-checkpoint.js';
 import { classPromptInput, classTextEmbeddings, initialClassWiseContext } from './class-wise-context.js';
 import {
@@ -80,7 +80,15 @@ export const CBPT_PARAMS: ParamSpecs = {
     options: RADIUS_MODES,
     help: 'absolute: ||delta|| <= rho; rms: ||delta|| <= rho*sqrt(numel) (per-pixel RMS rho)',
   },
+  cacheImages: {
+    kind: 'boolean',
+    default: true,
+    help: 'decode the training images once and keep them for every epoch (off: each step decodes its batch)',
+  },
 };
+
+/** Above this the decoded training set is not kept whole (in-run cache). */
+export const CBPT_PIXEL_CACHE_MAX_BYTES = 2 * 1024 ** 3;
 
 interface Settings {
   readonly epochs: number;
@@ -143,8 +151,28 @@ async function runCbpt(context: DefenseContext, params: ParamValues): Promise<De
   for (const f of sample.shortfalls) {
     context.log?.(`class ${f.folder}: only ${f.available} of ${f.requested} shots available`);
   }
-  const encoder = await createEncoder(weights);
-  const loader = new ImageLoader({ resolution: weights.config.vision.imageResolution, normalize: false });
+  // The clean embeddings may come from the project's feature cache; the text tower and the perturbed images
+  // (which change with the context) pass through it untouched.
+  const encoder = await defenseEncoder(context, 'cbpt');
+  const resolution = weights.config.vision.imageResolution;
+  // Every step reloads its batch: keep the whole few-shot set decoded (in-run cache) when it fits, so no
+  // image is decoded twice; the default bound is smaller than e.g. 37 x 16 images at 224 px.
+  const setBytes = sample.items.length * 3 * resolution * resolution * 4;
+  const cacheImages = bool(params, 'cacheImages');
+  const loader = new ImageLoader({
+    resolution,
+    normalize: false,
+    cacheBytes: cacheImages
+      ? Math.max(DEFAULT_CACHE_BYTES, Math.min(setBytes, CBPT_PIXEL_CACHE_MAX_BYTES))
+      : 0,
+  });
+  context.log?.(
+    !cacheImages
+      ? 'cbpt: in-run image cache off (cacheImages=false): every step decodes its batch'
+      : setBytes <= CBPT_PIXEL_CACHE_MAX_BYTES
+        ? `cbpt: in-run cache: the ${sample.items.length} training images are decoded once (${(setBytes / 1024 ** 2).toFixed(1)} MiB); their clean embeddings are computed once`
+        : `cbpt: in-run pixel cache bounded at ${CBPT_PIXEL_CACHE_MAX_BYTES / 1024 ** 3} GiB (the set needs ${(setBytes / 1024 ** 3).toFixed(1)} GiB): some images are decoded again`,
+  );
   const started = Date.now();
   const inversionTrainer = await createTrainer(inversionObjective(), weights, context.executor);
   const classPrompts = classPromptInput(weights, classNames, s.m);

@@ -21,6 +21,13 @@ import {
   oneHot,
   savePromptTuningCheckpoint,
 } from '../prompt-tuning.js';
+import {
+  computeFrozenFeatures,
+  FROZEN_CACHE_MAX_BYTES,
+  frozenFeatureBytes,
+  rvptCachedObjective,
+  type FrozenFeatures,
+} from './rvpt-frozen-cache.js';
 import { rvptObjective } from './rvpt-objective.js';
 
 /**
@@ -92,6 +99,11 @@ function rvptParams(alphaDefault: number): ParamSpecs {
       kind: 'boolean',
       default: DEMO_RVPT_DEFAULTS.augment,
       help: 'random resized crop (scale 0.08-1) and horizontal flip of the training images (paper: on; off for the 32-px demo, where an 8% crop is a 9-px patch)',
+    },
+    cacheFrozen: {
+      kind: 'boolean',
+      default: true,
+      help: 'with augment off: compute the unprompted prefix (blocks 0..D-1) and the frozen tower class tokens once per image, not every step (same numbers, less work)',
     },
     woTC: {
       kind: 'boolean',
@@ -178,7 +190,6 @@ async function runRvpt(
   const epochs = num(params, 'epochs');
   const totalSteps = stepsPerEpoch * epochs;
   const resolution = config.vision.imageResolution;
-  const plane = resolution * resolution;
   const alpha = num(params, 'alpha');
   const margin = num(params, 'margin');
   const schedule = warmupCosine(num(params, 'lr'), totalSteps);
@@ -222,13 +233,15 @@ async function runRvpt(
       `prompts [${vars.prompts!.shape.join(', ')}], ${stepsPerEpoch} steps/epoch`,
   );
 
+  const frozen = await frozenFeaturesOfRun(methodId, context, params, data.pixels, depth, batchSize);
+  const objectiveOptions = {
+    depth,
+    alpha,
+    logitScale: context.weights.logitScale,
+    ...(margin > -1 ? { margin } : {}),
+  };
   const trainer = await createTrainer(
-    rvptObjective({
-      depth,
-      alpha,
-      logitScale: context.weights.logitScale,
-      ...(margin > -1 ? { margin } : {}),
-    }),
+    frozen ? rvptCachedObjective(objectiveOptions) : rvptObjective(objectiveOptions),
     context.weights,
     context.executor,
   );
@@ -241,12 +254,11 @@ async function runRvpt(
       for (let b = 0; b < stepsPerEpoch; b++) {
         if (context.signal?.aborted) throw cancelled(methodId);
         const indices = order.slice(b * batchSize, (b + 1) * batchSize);
-        const pixels = gatherRows(data.pixels, indices);
-        if (bool(params, 'augment'))
-          randomResizedCropFlipInPlace(pixels.data, indices.length, resolution, rng);
-        normalizePixels(pixels.data, pixels.data, plane);
+        const images: Record<string, HostTensor> = frozen
+          ? { prefix: gatherRows(frozen.prefix, indices), frozenCls: gatherRows(frozen.frozenCls, indices) }
+          : { pixels: stepPixels(data.pixels, indices, bool(params, 'augment'), resolution, rng) };
         const r = await trainer.step(vars, {
-          pixels,
+          ...images,
           targets: oneHot(
             indices.map((i) => data.labels[i]!),
             classNames.length,
@@ -312,6 +324,68 @@ async function runRvpt(
     trainImages: count,
     wallMs: elapsedBefore + Date.now() - started,
   };
+}
+
+/** A batch of training images as the step sees them: augmented when asked, then normalised. */
+function stepPixels(
+  all: HostTensor,
+  indices: readonly number[],
+  augment: boolean,
+  resolution: number,
+  rng: Rng,
+): HostTensor {
+  const pixels = gatherRows(all, indices);
+  if (augment) randomResizedCropFlipInPlace(pixels.data, indices.length, resolution, rng);
+  normalizePixels(pixels.data, pixels.data, resolution * resolution);
+  return pixels;
+}
+
+/**
+ * The in-run cache of what no trained variable reaches (rvpt-frozen-cache.ts): only when the training images
+ * enter every epoch unchanged (augment off) and the stored streams fit in memory. Says in the log what it did.
+ */
+async function frozenFeaturesOfRun(
+  methodId: string,
+  context: DefenseContext,
+  params: ParamValues,
+  pixels01: HostTensor,
+  depth: number,
+  batchSize: number,
+): Promise<FrozenFeatures | null> {
+  const log = context.log;
+  if (bool(params, 'augment')) {
+    log?.(`${methodId}: in-run cache off (augment changes the images every step)`);
+    return null;
+  }
+  if (!bool(params, 'cacheFrozen')) {
+    log?.(`${methodId}: in-run cache off (cacheFrozen=false)`);
+    return null;
+  }
+  const count = pixels01.shape[0] as number;
+  const bytes = frozenFeatureBytes(context.weights, count, depth);
+  if (bytes > FROZEN_CACHE_MAX_BYTES) {
+    log?.(
+      `${methodId}: in-run cache off (${(bytes / 1024 ** 3).toFixed(1)} GiB of frozen features would exceed ${FROZEN_CACHE_MAX_BYTES / 1024 ** 3} GiB)`,
+    );
+    return null;
+  }
+  const resolution = context.weights.config.vision.imageResolution;
+  const normalized = Float32Array.from(pixels01.data);
+  normalizePixels(normalized, normalized, resolution * resolution);
+  const started = Date.now();
+  const frozen = await computeFrozenFeatures(
+    context.weights,
+    { data: normalized, shape: pixels01.shape },
+    depth,
+    batchSize,
+    context.executor,
+  );
+  log?.(
+    `${methodId}: in-run cache on: the unprompted prefix (blocks 0..${depth - 1}) and the frozen class tokens ` +
+      `of blocks ${depth}..${context.weights.config.vision.layers - 1} computed once for ${count} images ` +
+      `(${(bytes / 1024 ** 2).toFixed(1)} MiB, ${Date.now() - started} ms); each step runs only the prompted blocks`,
+  );
+  return frozen;
 }
 
 function promptTuningDefense(meta: {
