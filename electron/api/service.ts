@@ -4,6 +4,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { VetbenchError } from '../../engine/errors.js';
 import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
 import { parseRunIds } from '../report/from-store.js';
+import { modelDossiers } from '../report/model-dossier.js';
 import { storeProjectReport } from '../report/project-report.js';
 import type { PdfRenderer } from '../report/pdf-renderer.js';
 import { JOB_KINDS } from '../jobs/kinds/index.js';
@@ -117,6 +118,7 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
       return options.projects.open(allowed(r.path), r.create);
     },
     listModels: async () => ({ models: store.listModels() }),
+    listModelDossiers: async () => ({ dossiers: modelDossiers(store) }),
     importModel: async (r) => importModelInto(store, allowed(r.path), r.name),
     listDatasets: async () => ({ datasets: store.listDatasets() }),
     importDataset: async (r) => importDatasetInto(store, allowed(r.path), r.name ? { name: r.name } : {}),
