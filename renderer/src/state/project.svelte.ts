@@ -3,6 +3,7 @@ import type {
   ApiClient,
   ApiError,
   DatasetSummary,
+  ModelDossier,
   ModelSummary,
   ProjectInfo,
 } from '../../../electron/api/contract.js';
@@ -14,6 +15,9 @@ export class ProjectState {
   info = $state<ProjectInfo | null>(null);
   models = $state<ModelSummary[]>([]);
   datasets = $state<DatasetSummary[]>([]);
+  /** Each model's vet status (verdict, evidence, hardening), recomputed by the back end from finished runs. */
+  dossiers = $state<ModelDossier[]>([]);
+  dossierError = $state<ApiError | null>(null);
   loading = $state(false);
   loaded = $state(false);
   error = $state<ApiError | null>(null);
@@ -55,6 +59,8 @@ export class ProjectState {
     this.info = info;
     this.models = [];
     this.datasets = [];
+    this.dossiers = [];
+    this.dossierError = null;
     this.samples = {};
     this.loaded = false;
     this.error = null;
@@ -80,6 +86,21 @@ export class ProjectState {
     } finally {
       this.loading = false;
     }
+    await this.loadDossiers();
+  }
+
+  /** The verdicts; a failure shows beside them and leaves the rest of the screen working. */
+  async loadDossiers(): Promise<void> {
+    try {
+      this.dossiers = (await this.api.listModelDossiers({})).dossiers;
+      this.dossierError = null;
+    } catch (e) {
+      this.dossierError = toDisplayError(e);
+    }
+  }
+
+  dossier(modelId: number): ModelDossier | undefined {
+    return this.dossiers.find((d) => d.modelId === modelId);
   }
 
   /** Refreshes counts and the model list (an attack run adds a model). */
@@ -91,6 +112,7 @@ export class ProjectState {
     } catch (e) {
       this.error = toDisplayError(e);
     }
+    await this.loadDossiers();
   }
 
   async importModel(path: string): Promise<ModelSummary | null> {
