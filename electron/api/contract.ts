@@ -226,6 +226,11 @@ export const TriggerInfoSchema = z.object({
    * attack run saved (`source: 'artifact'`) instead of the family. Absent from older back ends.
    */
   needsModel: z.boolean().optional(),
+  /**
+   * The parameter sets a known-trigger check sweeps (the family's usual sizes and the attacks' defaults), so
+   * the Vet wizard cannot miss an implanted backdoor by a size mismatch. Absent from older back ends.
+   */
+  sweep: z.array(z.object({ label: z.string(), params: ParamValuesSchema })).optional(),
 });
 export type TriggerInfo = z.infer<typeof TriggerInfoSchema>;
 

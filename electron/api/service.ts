@@ -3,6 +3,7 @@ import { copyFile, constants as fsConstants, mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { VetbenchError } from '../../engine/errors.js';
 import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
+import { vetSweep } from '../../engine/methods/vet-sweep.js';
 import { parseRunIds } from '../report/from-store.js';
 import { modelDossiers } from '../report/model-dossier.js';
 import { storeProjectReport } from '../report/project-report.js';
@@ -135,6 +136,7 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
         paper: t.paper,
         params: apiParamSpecs(t.params),
         needsModel: t.needsModel,
+        sweep: vetSweep(t.id),
       })),
     }),
     startRun: async (r) => host.submit(r),

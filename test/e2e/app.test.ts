@@ -384,7 +384,7 @@ for (const { target, reason } of TARGETS)
       await shot('18-vet-saved-trigger');
       await page.getByRole('button', { name: 'Start 2 checks' }).click();
       await page.waitForURL(/#\/runs$/);
-      const triggerRow = page.locator('tr[data-run-id]', { hasText: `Vet: trigger of run #${attackRunId}` });
+      const triggerRow = page.locator('tr[data-run-id]', { hasText: `of run #${attackRunId}` });
       await triggerRow.waitFor({ timeout: 30_000 });
       await expect
         .poll(() => triggerRow.locator('[data-status]').getAttribute('data-status'), {

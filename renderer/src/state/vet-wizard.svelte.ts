@@ -23,6 +23,11 @@ export class VetWizard {
   seedText = $state('0');
   /** Trigger family ids to test. */
   families = $state<string[]>([]);
+  /**
+   * Test each chosen family at its usual sizes (the back end's `sweep`) instead of the one set in its form: a
+   * single size can miss a backdoor implanted at another (16 px BadNet finds 0.5% where 112 px finds 87%).
+   */
+  sweep = $state(true);
   /** Triggers saved by the project's attack runs, and the artifact ids of those chosen. */
   savedTriggers = $state<SavedTrigger[]>([]);
   savedTriggersLoaded = $state(false);
@@ -100,6 +105,17 @@ export class VetWizard {
     this.scanners = toggled(this.scanners, id, on);
   }
 
+  /** The parameter sets a family is tested at: its sweep, or the form's one set. */
+  checksOf(family: string): { label: string; params: Readonly<Record<string, string | number | boolean>> }[] {
+    const sweep = this.triggers.find((t) => t.id === family)?.sweep ?? [];
+    if (this.sweep && sweep.length > 0) return sweep;
+    const params = this.familyForms[family]?.values() ?? {};
+    const label = Object.entries(params)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', ');
+    return [{ label: label || 'defaults', params }];
+  }
+
   /** The runs this vetting consists of, in the order they start. */
   requests(): StartRunRequest[] {
     if (this.blocker || this.modelId === null || this.datasetId === null) return [];
@@ -114,15 +130,16 @@ export class VetWizard {
         label: 'Vet: clean accuracy',
       });
       for (const family of this.families)
-        runs.push({
-          ...base,
-          kind: 'eval',
-          method: this.evalMethod.id,
-          target: this.target,
-          trigger: { source: 'family', family, params: this.familyForms[family]?.values() ?? {} },
-          params: {},
-          label: `Vet: ${family} → ${this.target}`,
-        });
+        for (const point of this.checksOf(family))
+          runs.push({
+            ...base,
+            kind: 'eval',
+            method: this.evalMethod.id,
+            target: this.target,
+            trigger: { source: 'family', family, params: point.params },
+            params: {},
+            label: `Vet: ${family} ${point.label} → ${this.target}`,
+          });
       for (const artifactId of this.chosenTriggers) {
         const saved = this.savedTriggers.find((t) => t.artifactId === artifactId);
         runs.push({
@@ -132,7 +149,7 @@ export class VetWizard {
           target: this.target,
           trigger: { source: 'artifact', artifactId },
           params: {},
-          label: `Vet: trigger of run #${saved?.runId ?? '?'} (${saved?.method ?? 'attack'}) → ${this.target}`,
+          label: `Vet: ${saved?.fileName ?? 'trigger'} of run #${saved?.runId ?? '?'} (${saved?.method ?? 'attack'}) → ${this.target}`,
         });
       }
     }
