@@ -82,6 +82,7 @@ export function registerRuns(program: Command): void {
             : [
                 `${store.path}: ${total} run(s)${total > runs.length ? `, newest ${runs.length} shown` : ''}`,
                 ...runLines(runs),
+                '',
                 'Verdicts (details: vetbench status --model <id>):',
                 ...dossiers.map((d) => `  model ${d.modelId} ${d.modelName}: ${d.headline}`),
               ].join('\n'),
