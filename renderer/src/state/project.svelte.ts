@@ -11,6 +11,23 @@ import { toDisplayError } from '../lib/display-error.js';
 
 export type ImportKind = 'model' | 'dataset';
 
+/**
+ * At most `max` sample ids, taken round-robin over their folders (one per class): the store keeps a few per
+ * class in class order, so the first ones alone showed only the first classes.
+ */
+export function spreadOverClasses(ids: readonly string[], max: number): string[] {
+  const byFolder = new Map<string, string[]>();
+  for (const id of ids) {
+    const folder = id.slice(0, Math.max(0, id.lastIndexOf('/')));
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), id]);
+  }
+  const queues = [...byFolder.values()];
+  const picked: string[] = [];
+  for (let round = 0; picked.length < max && queues.some((q) => q.length > round); round++)
+    for (const q of queues) if (q[round] !== undefined && picked.length < max) picked.push(q[round]!);
+  return picked;
+}
+
 export class ProjectState {
   info = $state<ProjectInfo | null>(null);
   models = $state<ModelSummary[]>([]);
@@ -37,11 +54,11 @@ export class ProjectState {
 
   constructor(private readonly api: ApiClient) {}
 
-  async loadSamples(datasetId: number, max = 24): Promise<void> {
+  async loadSamples(datasetId: number, max = 36): Promise<void> {
     const dataset = this.dataset(datasetId);
     if (!dataset || this.samples[datasetId]) return;
     try {
-      const ids = dataset.sampleImageIds.slice(0, max);
+      const ids = spreadOverClasses(dataset.sampleImageIds, max);
       const urls = await Promise.all(
         ids.map(async (imageId) => ({
           imageId,
