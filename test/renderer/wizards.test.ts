@@ -158,6 +158,45 @@ describe('attack and defense wizards', () => {
     ).toEqual(['Vet: badnet patchSize=16 → banana']);
   });
 
+  it("vets the hardened model through a defense's prompt file; scans stay on the weights", async () => {
+    const defense = runSummary(6, { kind: 'defense', method: 'rvpt', status: 'done', modelId: 2 });
+    const fake = fakeApi({
+      listRuns: () => ({ runs: [defense], total: 1 }),
+      listArtifacts: () => ({
+        artifacts: [
+          {
+            id: 60,
+            runId: 6,
+            kind: 'prompt',
+            name: 'prompts.safetensors',
+            mediaType: 'application/octet-stream',
+            bytes: 1,
+            sha256: '',
+            createdAt: 0,
+          },
+        ],
+      }),
+    });
+    const scan: MethodInfo = { ...EVAL, id: 'family-probe', kind: 'scan', params: {}, acceptsTrigger: false };
+    const badnet: TriggerInfo = { id: 'badnet', title: 'BadNet', summary: '', paper: '', params: {} };
+    const wizard = new VetWizard(fake.api, [scan], [EVAL], [badnet]);
+    await wizard.loadPromptFiles();
+    wizard.preselect(1, 1);
+    expect(wizard.promptFilesForModel()).toEqual([]); // made for model 2, not model 1
+    wizard.modelId = 2;
+    wizard.promptsArtifactId = 60;
+    wizard.target = 'banana';
+    wizard.toggleFamily('badnet', true);
+    wizard.toggleScanner('family-probe', true);
+    const requests = wizard.requests();
+    expect(requests.map((r) => [r.kind, r.promptsArtifactId ?? null])).toEqual([
+      ['eval', 60],
+      ['eval', 60],
+      ['scan', null],
+    ]);
+    expect(requests[1]!.label).toBe('Vet: badnet defaults → banana, with prompts.safetensors of run #6');
+  });
+
   it('sends each chosen family its generated trigger parameters and refuses optimised families', () => {
     const triggers: TriggerInfo[] = [
       {

@@ -14,6 +14,7 @@ import type {
 import { toDisplayError } from '../lib/display-error.js';
 import { toggled } from '../lib/toggle.js';
 import { ParamForm } from './param-form.svelte.js';
+import { loadSavedPromptFiles, type SavedPromptFile } from './saved-prompts.js';
 import { loadSavedTriggers, type SavedTrigger } from './saved-triggers.js';
 
 export class VetWizard {
@@ -33,6 +34,9 @@ export class VetWizard {
   savedTriggersLoaded = $state(false);
   savedTriggersError = $state<ApiError | null>(null);
   chosenTriggers = $state<number[]>([]);
+  /** Prompt files of the project's defense runs; the chosen one makes every evaluation vet the hardened model. */
+  promptFiles = $state<SavedPromptFile[]>([]);
+  promptsArtifactId = $state<number | null>(null);
   /** Scanner method ids to run (none until chosen: a scan is a long job). */
   scanners = $state<string[]>([]);
   submitting = $state(false);
@@ -97,6 +101,19 @@ export class VetWizard {
     }
   }
 
+  async loadPromptFiles(): Promise<void> {
+    try {
+      this.promptFiles = await loadSavedPromptFiles(this.api);
+    } catch (e) {
+      this.savedTriggersError = toDisplayError(e);
+    }
+  }
+
+  /** Prompt files made for the chosen model (another model's file is refused). */
+  promptFilesForModel(): SavedPromptFile[] {
+    return this.promptFiles.filter((p) => p.modelId === this.modelId);
+  }
+
   toggleSavedTrigger(artifactId: number, on: boolean): void {
     this.chosenTriggers = toggled(this.chosenTriggers, artifactId, on);
   }
@@ -121,6 +138,11 @@ export class VetWizard {
     if (this.blocker || this.modelId === null || this.datasetId === null) return [];
     const base = { modelId: this.modelId, datasetId: this.datasetId, seed: Number(this.seedText) };
     const runs: StartRunRequest[] = [];
+    const prompt = this.promptFilesForModel().find((p) => p.artifactId === this.promptsArtifactId);
+    // Evaluations go through the prompt file (the hardened model); scans look at the weights alone.
+    const through = prompt
+      ? { promptsArtifactId: prompt.artifactId, suffix: `, with ${prompt.fileName} of run #${prompt.runId}` }
+      : { suffix: '' };
     if (this.evalMethod) {
       runs.push({
         ...base,
@@ -152,6 +174,14 @@ export class VetWizard {
           label: `Vet: ${saved?.fileName ?? 'trigger'} of run #${saved?.runId ?? '?'} (${saved?.method ?? 'attack'}) → ${this.target}`,
         });
       }
+    }
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      runs[i] = {
+        ...run,
+        ...(through.promptsArtifactId !== undefined ? { promptsArtifactId: through.promptsArtifactId } : {}),
+        label: `${run.label ?? ''}${through.suffix}`,
+      };
     }
     for (const id of this.scanners) {
       const params = this.scannerForms[id]?.values();
