@@ -237,6 +237,11 @@ export const TriggerInfoSchema = z.object({
    * attack run saved (`source: 'artifact'`) instead of the family. Absent from older back ends.
    */
   needsModel: z.boolean().optional(),
+  /**
+   * The parameter sets a known-trigger check sweeps (the family's usual sizes and the attacks' defaults), so
+   * the Vet wizard cannot miss an implanted backdoor by a size mismatch. Absent from older back ends.
+   */
+  sweep: z.array(z.object({ label: z.string(), params: ParamValuesSchema })).optional(),
 });
 export type TriggerInfo = z.infer<typeof TriggerInfoSchema>;
 
@@ -481,6 +486,76 @@ export const ExportedReportSchema = FileUrlSchema.extend({
 export type ExportedReport = z.infer<typeof ExportedReportSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
+// Model dossiers: the answer to "is this model backdoored, and did hardening remove it?"
+
+export const VERDICTS = ['not-vetted', 'no-evidence', 'backdoor-suspected', 'hardened'] as const;
+export const VerdictSchema = z.enum(VERDICTS);
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+/** The cut-offs a dossier's verdict rests on, in percent (ASR) and percentage points (CA drop). */
+export const VerdictThresholdsSchema = z.object({
+  /** A known trigger at or above this ASR flags its target class. */
+  suspectAsr: z.number(),
+  /** Hardening removed the backdoor when the ASR after it is below this. */
+  hardenedAsr: z.number(),
+  /** More clean-accuracy loss than this (points) is a warning, and blocks "hardened". */
+  maxCaDrop: z.number(),
+});
+export type VerdictThresholds = z.infer<typeof VerdictThresholdsSchema>;
+
+/** One vet check behind a verdict (a finished run). */
+export const DossierEvidenceSchema = z.object({
+  runId: IdSchema,
+  source: z.enum(['known-trigger', 'scan', 'defense-before']),
+  flagged: z.boolean(),
+  /** The class the check points at: the target of a known trigger, the class a scan flagged. */
+  className: z.string().nullable(),
+  /** One line: what was measured, with its denominator and the threshold. */
+  text: z.string(),
+});
+export type DossierEvidence = z.infer<typeof DossierEvidenceSchema>;
+
+const RatePairSchema = z.object({
+  before: z.number().nullable(),
+  after: z.number(),
+  /** Images behind the rate (test images for CA, triggered non-target images for ASR). */
+  n: z.number().int().nonnegative().nullable(),
+});
+
+export const HARDENING_OUTCOMES = ['removed', 'removed-ca-cost', 'reduced', 'kept', 'not-measured'] as const;
+export const DossierHardeningSchema = z.object({
+  runId: IdSchema,
+  /** The defense (rvpt, cbpt ...). */
+  method: z.string(),
+  /** The hardened prompt file, by name and SHA-256 (null for defenses that write weights). */
+  promptFile: z
+    .object({ artifactId: IdSchema, name: z.string(), sha256: z.string(), runId: IdSchema.nullable() })
+    .nullable(),
+  ca: RatePairSchema.nullable(),
+  asr: RatePairSchema.nullable(),
+  outcome: z.enum(HARDENING_OUTCOMES),
+  /** One line: before -> after against the thresholds. */
+  text: z.string(),
+});
+export type DossierHardening = z.infer<typeof DossierHardeningSchema>;
+
+export const ModelDossierSchema = z.object({
+  modelId: IdSchema,
+  modelName: z.string(),
+  fingerprint: z.string(),
+  verdict: VerdictSchema,
+  /** The class the backdoor points at (strongest evidence), or null. */
+  flaggedClass: z.string().nullable(),
+  /** One line for cards and the report, e.g. "Backdoor suspected: banana". */
+  headline: z.string(),
+  evidence: z.array(DossierEvidenceSchema),
+  /** The best hardening measured on this model, or null. */
+  hardening: DossierHardeningSchema.nullable(),
+  thresholds: VerdictThresholdsSchema,
+});
+export type ModelDossier = z.infer<typeof ModelDossierSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
 // Events (main -> renderer)
 
 export const RunProgressEventSchema = RunProgressSchema.extend({
@@ -559,6 +634,7 @@ export const API_METHODS = {
   listProjects: { request: Empty, response: z.object({ projects: z.array(RecentProjectSchema) }) },
   openProject: { request: OpenProjectRequestSchema, response: ProjectInfoSchema },
   listModels: { request: Empty, response: z.object({ models: z.array(ModelSummarySchema) }) },
+  listModelDossiers: { request: Empty, response: z.object({ dossiers: z.array(ModelDossierSchema) }) },
   importModel: { request: ImportModelRequestSchema, response: ModelSummarySchema },
   listDatasets: { request: Empty, response: z.object({ datasets: z.array(DatasetSummarySchema) }) },
   importDataset: { request: ImportDatasetRequestSchema, response: DatasetSummarySchema },

@@ -3,7 +3,9 @@ import { copyFile, constants as fsConstants, mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { VetbenchError } from '../../engine/errors.js';
 import { TRIGGER_FAMILIES } from '../../engine/methods/registry.js';
+import { vetSweep } from '../../engine/methods/vet-sweep.js';
 import { parseRunIds } from '../report/from-store.js';
+import { modelDossiers } from '../report/model-dossier.js';
 import { storeProjectReport } from '../report/project-report.js';
 import type { PdfRenderer } from '../report/pdf-renderer.js';
 import { JOB_KINDS } from '../jobs/kinds/index.js';
@@ -120,6 +122,7 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
       );
     },
     listModels: async () => ({ models: store.listModels() }),
+    listModelDossiers: async () => ({ dossiers: modelDossiers(store) }),
     importModel: async (r) => importModelInto(store, allowed(r.path), r.name),
     listDatasets: async () => ({ datasets: store.listDatasets() }),
     importDataset: async (r) => importDatasetInto(store, allowed(r.path), r.name ? { name: r.name } : {}),
@@ -136,6 +139,7 @@ export function createApiService(store: ProjectStore, host: JobHost, options: Se
         paper: t.paper,
         params: apiParamSpecs(t.params),
         needsModel: t.needsModel,
+        sweep: vetSweep(t.id),
       })),
     }),
     startRun: async (r) => host.submit(r),

@@ -21,6 +21,7 @@ import { registerResume } from './commands/resume.js';
 import { registerRuns } from './commands/runs.js';
 import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
 import { registerTokenize } from './commands/tokenize.js';
 import { registerTrigger } from './commands/trigger.js';
 
@@ -49,6 +50,7 @@ registerPr(program);
 registerReport(program);
 registerScan(program);
 registerRuns(program);
+registerStatus(program);
 registerCache(program);
 registerCancel(program);
 registerResume(program);

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { describeTrigger } from '../api/compare-runs.js';
 import { VetbenchError } from '../../engine/errors.js';
 import { resolveParams } from '../../engine/methods/params.js';
 import type {
@@ -141,7 +142,7 @@ export class JobHost {
     this.referenceModelPath(params); // an unknown reference model is refused before the run is created
     this.pairsDatasetSource(params); // likewise an unknown poisoned corpus
     const runId = this.store.createRun({
-      label: request.label ?? `${info.id} on ${model.name}`,
+      label: request.label ?? this.defaultLabel(info.id, model.name, request),
       kind: request.kind,
       method: info.id,
       modelId: request.modelId,
@@ -257,6 +258,34 @@ export class JobHost {
         "Pick the trigger saved by an attack run (its artifacts list 'trigger.safetensors').",
       );
     return artifact.path;
+  }
+
+  /**
+   * A run's title when none is given: method and model, then what it was measured with, so two checks of one
+   * model differ in the list ("backdoor-eval on demo, badnet (patchSize=112) → banana, prompts.safetensors of run 6").
+   */
+  private defaultLabel(
+    method: string,
+    modelName: string,
+    request: Pick<StartRunRequest, 'trigger' | 'target' | 'promptsArtifactId'>,
+  ): string {
+    const artifactName = (id: number): string => {
+      const a = this.store.getArtifact(id);
+      return a.runId === null ? a.name : `${a.name} of run ${a.runId}`;
+    };
+    const trigger = request.trigger
+      ? describeTrigger(
+          request.trigger.source === 'family'
+            ? { ...request.trigger, params: request.trigger.params ?? {} }
+            : request.trigger,
+          artifactName,
+        )
+      : null;
+    return [
+      `${method} on ${modelName}`,
+      ...(trigger ? [`${trigger}${request.target ? ` → ${request.target}` : ''}`] : []),
+      ...(request.promptsArtifactId !== undefined ? [artifactName(request.promptsArtifactId)] : []),
+    ].join(', ');
   }
 
   /** The model a run compares with (its `referenceModel` param: a model id of the project, 0 = none). */

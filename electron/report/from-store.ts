@@ -6,13 +6,17 @@ import type {
   MetricName,
   ReportImage,
   ReportInput,
+  ReportExcludedRun,
   ReportMetricRow,
   ReportPromptFile,
   ReportSeries,
+  ReportVerdict,
 } from '../../engine/report/report-input.js';
 import { softwareVersions } from '../../engine/report/software-versions.js';
-import type { RunSummary } from '../api/contract.js';
+import { describeTrigger } from '../api/compare-runs.js';
+import type { ModelDossier, RunStatus, RunSummary } from '../api/contract.js';
 import type { ProjectStore } from '../store/project-store.js';
+import { modelDossiers } from './model-dossier.js';
 import { scanSummaryOf } from './scan-summary.js';
 
 /** Store series names (any case) that are report metrics. */
@@ -23,6 +27,52 @@ const METRIC_OF: Readonly<Record<string, MetricName>> = {
   pa: 'PA',
   der: 'DER',
 };
+
+const VERDICT_WORDS: Readonly<Record<ModelDossier['verdict'], string>> = {
+  'not-vetted': 'not vetted',
+  'no-evidence': 'no evidence',
+  'backdoor-suspected': 'backdoor suspected',
+  hardened: 'hardened',
+};
+
+/** A model's dossier in the report's words (page 1). */
+export function reportVerdictOf(d: ModelDossier): ReportVerdict {
+  const t = d.thresholds;
+  return {
+    modelId: String(d.modelId),
+    model: d.modelName,
+    fingerprint: d.fingerprint,
+    verdict: VERDICT_WORDS[d.verdict],
+    ...(d.flaggedClass ? { flaggedClass: d.flaggedClass } : {}),
+    headline: d.headline,
+    evidence: d.evidence.map((e) => ({ text: e.text, flagged: e.flagged, runId: String(e.runId) })),
+    ...(d.hardening ? { hardening: d.hardening.text } : {}),
+    thresholds: `A known trigger flags its target at ASR ≥ ${t.suspectAsr}%; hardening removes the backdoor when ASR falls below ${t.hardenedAsr}% with at most ${t.maxCaDrop} points of clean accuracy (CA) lost.`,
+  };
+}
+
+const EXCLUSION_REASON: Readonly<Record<RunStatus, string>> = {
+  queued: 'not started yet',
+  running: 'still running: its numbers are not final',
+  done: '',
+  failed: 'failed: no final numbers',
+  cancelled: 'cancelled: its numbers are from mid-training',
+  interrupted: 'interrupted: its numbers are from mid-training (resume it to finish)',
+};
+
+/** Images behind CA and ASR, from an evaluation's result (or a defense's "after" measurement). */
+function denominatorsOf(
+  result: Readonly<Record<string, unknown>> | null,
+): Partial<Record<MetricName, number>> | null {
+  if (!result) return null;
+  const source = (
+    typeof result['after'] === 'object' && result['after'] !== null ? result['after'] : result
+  ) as Record<string, unknown>;
+  const out: Partial<Record<MetricName, number>> = {};
+  if (typeof source['n_clean'] === 'number') out.CA = source['n_clean'];
+  if (typeof source['n_poisoned'] === 'number') out.ASR = source['n_poisoned'];
+  return Object.keys(out).length ? out : null;
+}
 
 function iso(ms: number | null): string | undefined {
   return ms === null ? undefined : new Date(ms).toISOString();
@@ -60,12 +110,22 @@ export async function reportInputFromStore(
   runIds: readonly number[],
 ): Promise<ReportInput> {
   const info = store.info();
-  const runs = store.getRuns(runIds);
+  const asked = store.getRuns(runIds);
+  // Only finished runs carry numbers: a cancelled or interrupted training's CA/ASR are mid-training values
+  // and a running run's change under the reader, so they are listed with the reason instead of averaged.
+  const runs = asked.filter((r) => r.status === 'done');
+  const excludedRuns: ReportExcludedRun[] = asked
+    .filter((r) => r.status !== 'done')
+    .map((r) => ({ id: String(r.id), status: r.status, reason: EXCLUSION_REASON[r.status] }));
   const details = new Map(runs.map((r) => [r.id, store.runDetails(r.id)]));
   const modelIds = [...new Set(runs.map((r) => r.modelId))];
   const datasetIds = [...new Set(runs.map((r) => r.datasetId))];
   const models = modelIds.map((id) => store.getModel(id));
   const datasets = datasetIds.map((id) => store.getDataset(id));
+  const artifactName = (id: number): string => {
+    const a = store.getArtifact(id);
+    return `${a.name}${a.runId === null ? '' : ` of run ${a.runId}`} (SHA-256 ${a.sha256.slice(0, 12)}…)`;
+  };
 
   const groups = new Map<string, RunSummary[]>();
   for (const r of runs) {
@@ -96,12 +156,15 @@ export async function reportInputFromStore(
     if (Object.keys(values).length === 0) continue;
     const first = group[0]!;
     const model = models.find((m) => m.id === first.modelId);
-    const prompts = details.get(first.id)!.promptsArtifactId;
+    const d = details.get(first.id)!;
+    const trigger = describeTrigger(d.trigger, artifactName);
+    const denominators = denominatorsOf(d.result);
     metrics.push({
-      label: `${first.method} (${first.kind}) on ${model?.name ?? `model ${first.modelId}`}${first.target ? `, target ${first.target}` : ''}${prompts !== null ? `, with prompt file (artifact ${prompts})` : ''}`,
+      label: `${first.method} (${first.kind}) on ${model?.name ?? `model ${first.modelId}`}${trigger ? `, trigger ${trigger}` : ''}${first.target ? `, target ${first.target}` : ''}${d.promptsArtifactId !== null ? `, with prompt file ${artifactName(d.promptsArtifactId)}` : ''}`,
       runIds: group.map((r) => String(r.id)),
       seeds: group.map((r) => r.seed),
       values,
+      ...(denominators ? { denominators } : {}),
     });
   }
 
@@ -190,7 +253,8 @@ export async function reportInputFromStore(
         params: {
           ...d.params,
           ...(r.target ? { target: r.target } : {}),
-          ...(d.trigger ? { trigger: JSON.stringify(d.trigger) } : {}),
+          ...(d.trigger ? { trigger: describeTrigger(d.trigger, artifactName)! } : {}),
+          ...(d.promptsArtifactId !== null ? { 'prompt file': artifactName(d.promptsArtifactId) } : {}),
         },
         seed: r.seed,
         status: r.status,
@@ -205,6 +269,11 @@ export async function reportInputFromStore(
     }),
     metrics,
     scans,
+    verdicts: modelDossiers(
+      store,
+      runs.map((r) => r.id),
+    ).map(reportVerdictOf),
+    excludedRuns,
     series,
     images,
     promptFiles,

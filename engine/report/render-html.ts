@@ -43,6 +43,9 @@ figure img { max-width: 100%; max-height: 120mm; border: 1px solid #e0e3e8; }
 figcaption { font-size: 8.5pt; color: #444; margin-top: 1mm; }
 .charts { display: flex; flex-wrap: wrap; gap: 3mm; }
 .charts figure { flex: 1 1 85mm; }
+.page-break { break-after: page; }
+.verdict-backdoor-suspected { color: #b3261e; }
+.verdict-hardened { color: #1b6e3a; }
 footer { margin-top: 8mm; color: #777; font-size: 8pt; border-top: 1px solid #ddd; padding-top: 2mm; }
 `;
 
@@ -80,12 +83,21 @@ function formatMetric(name: MetricName, values: readonly number[] | undefined): 
   return `<td class="num">${mean.toFixed(digits)}${unit}${spread}</td>`;
 }
 
+/** "3 (1, 2, 3)", or "2 runs, 1 seed (1, 1)": repeated seeds are not independent samples. */
+function seedCell(seeds: readonly number[]): string {
+  const distinct = new Set(seeds).size;
+  const list = `<span class="den">(${seeds.map(esc).join(', ')})</span>`;
+  return distinct === seeds.length
+    ? `${seeds.length} ${list}`
+    : `${seeds.length} runs, ${distinct} seed${distinct === 1 ? '' : 's'} ${list}`;
+}
+
 function metricsSection(input: ReportInput): string {
   if (input.metrics.length === 0) return '<p>No metric rows were given.</p>';
   const present = METRIC_NAMES.filter((m) => input.metrics.some((r) => r.values[m]?.length));
   const rows = input.metrics.map((r) => [
     `<td>${esc(r.label)}<div class="den">runs ${r.runIds.map(esc).join(', ')}</div></td>`,
-    `<td class="num">${r.seeds.length} <span class="den">(${r.seeds.map(esc).join(', ')})</span></td>`,
+    `<td class="num">${seedCell(r.seeds)}</td>`,
     ...present.map((m) => formatMetric(m, r.values[m])),
   ]);
   const denominators = input.metrics
@@ -98,7 +110,7 @@ function metricsSection(input: ReportInput): string {
     );
   return (
     table(['setting', 'seeds', ...present.map(esc)], rows) +
-    `<p class="den">Mean ± sample standard deviation over seeds. CA: clean accuracy; ASR: triggered non-target test images classified as the target; asr_all: the same over all test images; PA: accuracy on triggered images; DER = (max(0, ΔASR) − max(0, ΔCA) + 1) / 2.${
+    `<p class="den">Mean ± sample standard deviation over runs (spread only between runs; runs of the same seed repeat one sample). CA: clean accuracy; ASR: attack success rate, triggered non-target test images classified as the target; asr_all: the same over all test images; PA: accuracy on triggered images; DER = (max(0, ΔASR) − max(0, ΔCA) + 1) / 2.${
       denominators.length ? ` Denominators: ${denominators.join('; ')}.` : ''
     }</p>`
   );
@@ -117,6 +129,36 @@ function scansSection(input: ReportInput): string {
     `<td>${esc(s.evidence)}</td>`,
   ]);
   return `<h3>Scans for unknown triggers</h3>${table(['run', 'scanner', 'model', 'verdict', 'evidence'], rows)}`;
+}
+
+function verdictSection(input: ReportInput): string {
+  const verdicts = input.verdicts ?? [];
+  if (verdicts.length === 0) return '<p>No model was vetted in the runs of this report.</p>';
+  const rows = verdicts.map((v) => [
+    `<td style="width:24%"><b>${esc(v.model)}</b><div class="hash">${esc(v.fingerprint)}</div></td>`,
+    `<td style="width:18%"><b class="verdict-${esc(v.verdict.replace(/ /g, '-'))}">${esc(v.verdict)}</b>${
+      v.flaggedClass ? `<div>flagged class: <b>${esc(v.flaggedClass)}</b></div>` : ''
+    }</td>`,
+    `<td>${
+      v.evidence.length
+        ? `<ul class="kv">${v.evidence
+            .map(
+              (e) =>
+                `<li>${e.flagged ? '<b>' : ''}${esc(e.text)}${e.flagged ? '</b>' : ''} <span class="den">(run ${esc(e.runId)})</span></li>`,
+            )
+            .join('')}</ul>`
+        : 'no vet check in these runs'
+    }${v.hardening ? `<div><b>Hardening:</b> ${esc(v.hardening)}</div>` : ''}</td>`,
+  ]);
+  return `${table(['model and SHA-256 fingerprint', 'verdict', 'evidence and hardening outcome'], rows)}<p class="den">${esc(verdicts[0]!.thresholds)} Only finished runs count.</p>`;
+}
+
+function excludedSection(input: ReportInput): string {
+  const excluded = input.excludedRuns ?? [];
+  if (excluded.length === 0) return '';
+  return `<p class="den">Left out of the numbers: ${excluded
+    .map((e) => `run ${esc(e.id)} (${esc(e.reason)})`)
+    .join('; ')}.</p>`;
 }
 
 function runLabel(run: ReportRun): string {
@@ -263,15 +305,17 @@ export function renderReportHtml(input: ReportInput): string {
 <h1>${esc(title)}</h1>
 <p class="meta">Project <b>${esc(input.project.name)}</b>${input.project.path ? ` (<code>${esc(input.project.path)}</code>)` : ''} · ${esc(input.createdAt)} · ${input.runs.length} run(s)</p>
 ${input.summary ? `<div class="summary">${esc(input.summary)}</div>` : ''}
-<h2>1. Models</h2>${models}
-<h2>2. Datasets</h2>${datasets}
-<h2>3. Results</h2>${metricsSection(input)}${scansSection(input)}
-<h2>4. Training curves</h2>${seriesCharts(input)}
-<h2>5. Explanations and figures</h2>${imagesSection(input)}
-<h2>6. Hardened prompt files</h2>${prompts}
-<h2>7. Methods, hyperparameters and seeds</h2>${runsSection(input)}
-<h2>8. Software and backend</h2>${software}
-<footer>Generated by Vetbench ${esc(input.software.vetbench ?? '')} on ${esc(input.createdAt)}. Every number above comes from the runs listed in section 7; fingerprints are SHA-256 of the files.</footer>
+<h2>1. Verdict</h2>${verdictSection(input)}${excludedSection(input)}
+<div class="page-break"></div>
+<h2>2. Results</h2>${metricsSection(input)}${scansSection(input)}
+<h2>3. Training curves</h2>${seriesCharts(input)}
+<h2>4. Explanations and figures</h2>${imagesSection(input)}
+<h2>5. Methods, hyperparameters and seeds</h2>${runsSection(input)}
+<h2>6. Provenance: models</h2>${models}
+<h2>7. Provenance: datasets</h2>${datasets}
+<h2>8. Provenance: hardened prompt files</h2>${prompts}
+<h2>9. Software and backend</h2>${software}
+<footer>Generated by Vetbench ${esc(input.software.vetbench ?? '')} on ${esc(input.createdAt)}. Every number above comes from the finished runs listed in section 5; fingerprints are SHA-256 of the files.</footer>
 </body></html>
 `;
 }

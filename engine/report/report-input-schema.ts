@@ -75,6 +75,22 @@ export const reportInputJsonSchema = z.object({
       }),
     )
     .default([]),
+  verdicts: z
+    .array(
+      z.object({
+        modelId: z.string(),
+        model: z.string(),
+        fingerprint: z.string(),
+        verdict: z.string(),
+        flaggedClass: z.string().optional(),
+        headline: z.string(),
+        evidence: z.array(z.object({ text: z.string(), flagged: z.boolean(), runId: z.string() })),
+        hardening: z.string().optional(),
+        thresholds: z.string(),
+      }),
+    )
+    .default([]),
+  excludedRuns: z.array(z.object({ id: z.string(), status: z.string(), reason: z.string() })).default([]),
   series: z
     .array(
       z.object({ runId: z.string(), name: z.string(), points: z.array(z.tuple([z.number(), z.number()])) }),

@@ -70,6 +70,31 @@ export interface ReportScan {
   readonly evidence: string;
 }
 
+/** A run left out of the report's numbers, and why (cancelled mid-training, failed, still running). */
+export interface ReportExcludedRun {
+  readonly id: string;
+  readonly status: string;
+  readonly reason: string;
+}
+
+/** Page 1: the verdict on one model, in words, with the evidence and the thresholds it rests on. */
+export interface ReportVerdict {
+  readonly modelId: string;
+  readonly model: string;
+  readonly fingerprint: string;
+  /** not vetted | no evidence | backdoor suspected | hardened */
+  readonly verdict: string;
+  readonly flaggedClass?: string;
+  /** One line, e.g. "Backdoor suspected: banana". */
+  readonly headline: string;
+  /** Each check: what was measured, with its denominator and threshold. */
+  readonly evidence: readonly { readonly text: string; readonly flagged: boolean; readonly runId: string }[];
+  /** The best hardening: prompt file, before -> after ASR and CA against the thresholds. */
+  readonly hardening?: string;
+  /** The cut-offs, in words. */
+  readonly thresholds: string;
+}
+
 export interface ReportSeries {
   readonly runId: string;
   /** loss, CA, ASR ... */
@@ -105,6 +130,10 @@ export interface ReportInput {
   readonly metrics: readonly ReportMetricRow[];
   /** Scans for unknown triggers, with their verdicts. */
   readonly scans?: readonly ReportScan[];
+  /** Page 1: one verdict per model. */
+  readonly verdicts?: readonly ReportVerdict[];
+  /** Runs asked for but not counted (not finished), with the reason. */
+  readonly excludedRuns?: readonly ReportExcludedRun[];
   readonly series: readonly ReportSeries[];
   readonly images: readonly ReportImage[];
   readonly promptFiles: readonly ReportPromptFile[];

@@ -4,7 +4,8 @@
  * and resume a run, compare two runs with only differences shown. Screenshots of each screen go to
  * docs/screenshots/. Skipped, with the reason printed, only where Chromium (or Electron's binary) is missing.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import {
   workFolder,
 } from './page-helpers.js';
 import { REPO_ROOT } from './serve-process.js';
+import { hasCommand } from '../helpers/system-tools.js';
 
 const FIXTURE_MODEL = join(REPO_ROOT, '..', 'shared', 'fixtures', 'clip-tiny-a', 'model.safetensors');
 const DEMO_DATASET = join(REPO_ROOT, 'datasets', 'demo');
@@ -265,6 +267,9 @@ for (const { target, reason } of TARGETS)
         .locator('#vet-dataset')
         .selectOption({ label: await optionLabel('#vet-dataset', /small-demo/) });
       await page.locator('fieldset.families input[value="badnet"]').check();
+      // The sweep (16, 56, 112 px) is the default; this check tests the one size of the form.
+      await expect.poll(() => page.locator('[data-sweep="badnet"]').textContent()).toMatch(/patchSize=112/);
+      await page.getByLabel(/Sweep each family's usual sizes/).uncheck();
       await page.locator('#vet-target').selectOption('banana');
       await shot('11-vet-wizard');
       await page.getByRole('button', { name: 'Start 2 checks' }).click();
@@ -382,11 +387,15 @@ for (const { target, reason } of TARGETS)
       const saved = page.locator('fieldset.saved-triggers label', { hasText: `#${attackRunId} ` });
       await saved.waitFor({ timeout: 30_000 });
       await saved.locator('input[type="checkbox"]').check();
+      // Known triggers at the family's usual sizes, and a scan that is not told the trigger.
+      await page.getByLabel(/Sweep each family's usual sizes/).check();
+      await page.locator('fieldset.families input[value="badnet"]').check();
+      await page.getByLabel(/Known-family probe/).check();
       await page.locator('#vet-target').selectOption('banana');
       await shot('18-vet-saved-trigger');
-      await page.getByRole('button', { name: 'Start 2 checks' }).click();
+      await page.getByRole('button', { name: 'Start 6 checks' }).click();
       await page.waitForURL(/#\/runs$/);
-      const triggerRow = page.locator('tr[data-run-id]', { hasText: `Vet: trigger of run #${attackRunId}` });
+      const triggerRow = page.locator('tr[data-run-id]', { hasText: `of run #${attackRunId}` });
       await triggerRow.waitFor({ timeout: 30_000 });
       await expect
         .poll(() => triggerRow.locator('[data-status]').getAttribute('data-status'), {
@@ -398,6 +407,80 @@ for (const { target, reason } of TARGETS)
       const vetAsr = await asrOf(Number(await triggerRow.getAttribute('data-run-id')));
       console.log(`[e2e] ASR of the saved trigger: attack run ${attackAsr}, vet check ${vetAsr}`);
       expect(vetAsr).toBe(attackAsr);
+      const checks = page.locator('tr[data-run-id]', { hasText: `(run ${attackRunId})` });
+      await expect
+        .poll(() => checks.locator('[data-status="done"]').count(), { timeout: 180_000, interval: 500 })
+        .toBeGreaterThanOrEqual(6);
+
+      // The model's card answers the analyst's first question.
+      await go('Models');
+      const verdict = backdooredCard().locator('[data-verdict]');
+      await expect
+        .poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 })
+        .toBe('backdoor-suspected');
+      expect(await verdict.locator('.badge').textContent()).toBe('Backdoor suspected: banana');
+      await verdict.locator('details summary').click();
+      console.log(`[e2e] verdict after vetting: ${await verdict.textContent()}`);
+      await shot('18b-model-verdict-suspected');
+    });
+
+    /** The Models screen's card of the model the first attack wrote ("... (run N)"). */
+    function backdooredCard() {
+      return page.locator('article.model', { hasText: `(run ${attackRunId})` });
+    }
+
+    it('hardens the backdoored model with its trigger and target and shows ASR before and after', async () => {
+      await go('Defend');
+      await page
+        .locator('#defense-model')
+        .selectOption({ label: await optionLabel('#defense-model', new RegExp(`\\(run ${attackRunId}\\)`)) });
+      await page
+        .locator('#defense-dataset')
+        .selectOption({ label: await optionLabel('#defense-dataset', /small-demo/) });
+      await page.locator('fieldset.methods input[value="rvpt"]').check();
+      await page.locator('#defense-trigger').selectOption({
+        label: await optionLabel('#defense-trigger', new RegExp(`of run #${attackRunId} `)),
+      });
+      // A saved trigger brings its attack's target.
+      expect(await page.locator('#defense-trigger-target').inputValue()).toBe('banana');
+      for (const [key, value] of Object.entries({ epochs: '2', shots: '2', batchSize: '8' }))
+        await page.locator(`#defense-param-${key}`).fill(value);
+      await page.locator('#defense-label').fill('RVPT with the BadNet trigger');
+      await shot('07b-defend-with-trigger');
+      await page.locator('form button[type="submit"]').click();
+      await openedRunId(page);
+      await followChart();
+      expect(Number(await page.locator('[data-metric="asr_before"]').textContent())).toBeGreaterThan(0);
+
+      await go('Models');
+      const verdict = backdooredCard().locator('[data-verdict]');
+      await expect.poll(() => verdict.textContent(), { timeout: 30_000 }).toMatch(/ASR [\d.]+% → [\d.]+%/);
+      console.log(`[e2e] verdict after hardening: ${await verdict.textContent()}`);
+      expect(['backdoor-suspected', 'hardened']).toContain(await verdict.getAttribute('data-verdict'));
+      await shot('18c-model-verdict-after-hardening');
+    });
+
+    it("exports the report whose first page states each model's verdict", async () => {
+      await go('Runs');
+      await page.locator('tr[data-run-id]').first().waitFor();
+      // No ticks: the report covers every run of the project (each model of the story).
+      const ticked = page.locator('tr[data-run-id] input[type="checkbox"]:checked');
+      while ((await ticked.count()) > 0) await ticked.first().uncheck();
+      const pdf = hasCommand('pdftotext');
+      await page.locator('form.export select').selectOption(pdf ? 'pdf' : 'html');
+      await page.getByRole('button', { name: 'Export report' }).click();
+      const exported = page.locator('p.exported[role="status"]');
+      await expect
+        .poll(() => exported.locator('code').first().textContent(), { timeout: 120_000 })
+        .toMatch(pdf ? /report-\d+\.pdf$/ : /report-\d+\.html$/);
+      const file = (await exported.locator('code').first().textContent())!;
+      const firstPage = pdf
+        ? execFileSync('pdftotext', ['-f', '1', '-l', '1', '-layout', file, '-'], { encoding: 'utf8' })
+        : readFileSync(file, 'utf8').split('class="page-break"')[0]!;
+      console.log(`[e2e] report page 1 (${pdf ? 'PDF' : 'HTML'}):\n${firstPage.slice(0, 1500)}`);
+      expect(firstPage).toContain('Verdict');
+      expect(firstPage).toContain('banana');
+      expect(firstPage).toMatch(/backdoor suspected|hardened/);
     });
 
     it('switches to a new project while a run goes on, and back', async () => {

@@ -43,8 +43,15 @@ export function collectConsoleErrors(
   return errors;
 }
 
-/** Saves the whole page as docs/screenshots/<the target's prefix><name>.png. */
+/** True when the stories should rewrite docs/screenshots (VETBENCH_SCREENSHOTS=1); `npm test` leaves them alone. */
+export const WRITE_SCREENSHOTS = process.env.VETBENCH_SCREENSHOTS === '1';
+
+/**
+ * Saves the whole page as docs/screenshots/<the target's prefix><name>.png, only with VETBENCH_SCREENSHOTS=1:
+ * the files are tracked, and a test run must leave the checkout clean.
+ */
 export async function screenshot(page: Page, target: AppTarget, name: string): Promise<void> {
+  if (!WRITE_SCREENSHOTS) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${target.screenshotPrefix}${name}.png`), fullPage: true });
 }

@@ -240,6 +240,7 @@ describe('exportReport prints with the injected PDF renderer', () => {
       params: { alpha: 2 },
     });
     store.recordMetrics([{ runId, series: 'CA', step: 0, value: 90 }]);
+    store.finishRun(runId, 'done', { attemptMs: 5 }); // only finished runs count in a report
 
     const printed: string[] = [];
     let failWith: VetbenchError | null = null;

@@ -26,7 +26,9 @@ describe('vetbench demo --quick', () => {
     expect(r.stdout.trim()).toBe(project);
     expect(r.stderr).toMatch(/clean model: +CA \d+\.\d\d%/);
     expect(r.stderr).toMatch(/backdoored model: +CA \d+\.\d\d% +ASR \d+\.\d\d%/);
-    expect(r.stderr).toMatch(/hardened \(RVPT\): +CA \d+\.\d\d% +ASR \d+\.\d\d%/);
+    expect(r.stderr).toMatch(/with RVPT prompts: +CA \d+\.\d\d% +ASR \d+\.\d\d%/);
+    // the outcome is stated against the thresholds, whatever the one-epoch numbers are
+    expect(r.stderr).toMatch(/verdict: Backdoored model: (Backdoor suspected|Hardened|No evidence)/);
     expect(r.stderr).toMatch(
       /scan \(no trigger\): clean: (no evidence|class '\w+' flagged).*; backdoored: (no evidence|class '\w+' flagged)/,
     );
@@ -59,7 +61,10 @@ describe('vetbench demo --quick', () => {
     const prompts = join(dir, 'story-rvpt-prompts.safetensors');
     expect(existsSync(prompts)).toBe(true);
     const html = readFileSync(join(dir, 'story-report.html'), 'utf8');
-    expect(html).toContain('Vetbench demo: BadNet on the demo CLIP, hardened with RVPT');
+    expect(html).toContain(
+      'Vetbench demo: a BadNet backdoor in the demo CLIP, vetted, then RVPT hardening measured',
+    );
+    expect(html).toContain('<h2>1. Verdict</h2>');
     // the demo model's fingerprint (models/demo/MODEL-CARD.md) is cited as provenance
     expect(html).toContain('97a49b63adbdd1fa0123f2f34efc2f79b9e57daab991ff5dd40fdfa2d12ac839');
     // the explanations are in the report as figures: two Grad-CAM panels (PNG) and the PR curves (SVG)

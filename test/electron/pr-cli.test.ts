@@ -229,7 +229,9 @@ describe('vetbench pr', () => {
     }
     const r = await vetbench(['runs', '--project', project]);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n').slice(1);
+    // the run lines, before the blank line that starts the models' verdicts
+    const lines = r.stdout.split('\n\n')[0]!.split('\n').slice(1);
+    expect(r.stdout).toContain('Verdicts (details: vetbench status --model <id>):');
     expect(lines.length).toBeGreaterThanOrEqual(3);
     expect(lines.some((l) => / pretrain {2}/.test(l))).toBe(true);
     expect(lines.some((l) => / eval {6}perturbation-resistivity {2}/.test(l))).toBe(true);

@@ -207,6 +207,35 @@ describe('explain sources', () => {
     expect(sources.recent.map((r) => r.id)).toEqual([9]);
   });
 
+  it("leaves out a defense's class-wise prompt file, which explanations cannot use", async () => {
+    const defense = (id: number, method: string) =>
+      runSummary(id, { kind: 'defense', method, modelId: 2, target: null, status: 'done' });
+    const fake = fakeApi({
+      listRuns: (r) =>
+        r.kind?.includes('explain')
+          ? { runs: [], total: 0 }
+          : { runs: [defense(5, 'rvpt'), defense(6, 'cbpt')], total: 2 },
+      listArtifacts: ({ runId }) => ({
+        artifacts: [artifact(runId * 10, runId, 'prompt', 'prompts.safetensors')],
+      }),
+      getRun: ({ runId }) => ({
+        ...defense(runId, runId === 5 ? 'rvpt' : 'cbpt'),
+        params: {},
+        trigger: null,
+        versions: {},
+        executor: null,
+        series: [],
+        artifacts: [],
+        checkpointStep: null,
+        log: [],
+        result: { prompt_kind: runId === 5 ? 'visual-deep' : 'class-wise' },
+      }),
+    });
+    const sources = new ExplainSources(fake.api);
+    await sources.load();
+    expect(sources.promptsFor(2).map((p) => p.method)).toEqual(['rvpt']);
+  });
+
   it('refreshes the explanation list alone', async () => {
     const fake = fakeApi({
       listRuns: () => ({ runs: [runSummary(9, { kind: 'explain', status: 'running' })], total: 1 }),

@@ -51,6 +51,7 @@ export function fakeApi(handlers: Handlers): FakeApi {
     listProjects: call('listProjects'),
     openProject: call('openProject'),
     listModels: call('listModels'),
+    listModelDossiers: call('listModelDossiers'),
     importModel: call('importModel'),
     listDatasets: call('listDatasets'),
     importDataset: call('importDataset'),

@@ -55,6 +55,61 @@ describe('attack and defense wizards', () => {
     expect(wizard.error?.code).toBe('not-faked');
   });
 
+  it('measures a defense with an optional trigger and target: a saved trigger picks its target', async () => {
+    const attack = runSummary(7, { status: 'done', label: 'BadNet', method: 'badnet', target: 'banana' });
+    const fake = fakeApi({
+      listRuns: () => ({ runs: [attack], total: 1 }),
+      listArtifacts: () => ({
+        artifacts: [
+          {
+            id: 31,
+            runId: 7,
+            kind: 'trigger',
+            name: 'trigger.safetensors',
+            mediaType: 'application/octet-stream',
+            bytes: 1,
+            sha256: '',
+            createdAt: 0,
+          },
+        ],
+      }),
+    });
+    const badnet: TriggerInfo = {
+      id: 'badnet',
+      title: 'BadNet patch',
+      summary: '',
+      paper: '',
+      params: {},
+      sweep: [{ label: 'patchSize=112', params: { patchSize: 112 } }],
+    };
+    const wizard = new RunWizard(
+      fake.api,
+      'defense',
+      [{ ...DEFENSE_METHOD, acceptsTrigger: true }],
+      [badnet],
+    );
+    await wizard.loadSavedTriggers();
+    wizard.preselect(2, 1);
+    expect(wizard.request()).not.toHaveProperty('trigger'); // optional
+    expect(wizard.measureTriggers.map((t) => t.label)).toEqual([
+      'trigger.safetensors of run #7 (badnet → banana)',
+      'BadNet patch, patchSize=112',
+    ]);
+    wizard.chooseMeasureTrigger('artifact:31');
+    expect(wizard.request()).toMatchObject({
+      trigger: { source: 'artifact', artifactId: 31 },
+      target: 'banana',
+    });
+    wizard.measureTarget = '';
+    wizard.chooseMeasureTrigger('family:badnet:0');
+    expect(wizard.blocker).toBe('Choose the target class of the trigger.');
+    wizard.measureTarget = 'banana';
+    expect(wizard.request()).toMatchObject({
+      trigger: { source: 'family', family: 'badnet', params: { patchSize: 112 } },
+      target: 'banana',
+    });
+  });
+
   it('vets with a clean evaluation plus one evaluation per chosen trigger family', async () => {
     let nextId = 1;
     const fake = fakeApi({ startRun: (r) => runSummary(nextId++, { kind: r.kind, status: 'queued' }) });
@@ -74,6 +129,72 @@ describe('attack and defense wizards', () => {
     expect(requests.every((r) => r.kind === 'eval' && r.method === 'backdoor-eval')).toBe(true);
     const started = await wizard.submit();
     expect(started.map((r) => r.id)).toEqual([1, 2, 3]);
+  });
+
+  it("sweeps a family's sizes by default, names each check, and tests the form's one size when untold", () => {
+    const badnet: TriggerInfo = {
+      id: 'badnet',
+      title: 'BadNet patch',
+      summary: '',
+      paper: '',
+      params: { patchSize: { kind: 'integer', default: 16, min: 1, help: 'side' } },
+      sweep: [16, 56, 112].map((patchSize) => ({ label: `patchSize=${patchSize}`, params: { patchSize } })),
+    };
+    const wizard = new VetWizard(fakeApi({}).api, [], [EVAL], [badnet]);
+    wizard.preselect(1, 1);
+    wizard.target = 'banana';
+    wizard.toggleFamily('badnet', true);
+    const checks = wizard.requests().slice(1);
+    expect(checks.map((r) => r.trigger)).toEqual(
+      [16, 56, 112].map((patchSize) => ({ source: 'family', family: 'badnet', params: { patchSize } })),
+    );
+    expect(checks[2]!.label).toBe('Vet: badnet patchSize=112 → banana');
+    wizard.sweep = false;
+    expect(
+      wizard
+        .requests()
+        .slice(1)
+        .map((r) => r.label),
+    ).toEqual(['Vet: badnet patchSize=16 → banana']);
+  });
+
+  it("vets the hardened model through a defense's prompt file; scans stay on the weights", async () => {
+    const defense = runSummary(6, { kind: 'defense', method: 'rvpt', status: 'done', modelId: 2 });
+    const fake = fakeApi({
+      listRuns: () => ({ runs: [defense], total: 1 }),
+      listArtifacts: () => ({
+        artifacts: [
+          {
+            id: 60,
+            runId: 6,
+            kind: 'prompt',
+            name: 'prompts.safetensors',
+            mediaType: 'application/octet-stream',
+            bytes: 1,
+            sha256: '',
+            createdAt: 0,
+          },
+        ],
+      }),
+    });
+    const scan: MethodInfo = { ...EVAL, id: 'family-probe', kind: 'scan', params: {}, acceptsTrigger: false };
+    const badnet: TriggerInfo = { id: 'badnet', title: 'BadNet', summary: '', paper: '', params: {} };
+    const wizard = new VetWizard(fake.api, [scan], [EVAL], [badnet]);
+    await wizard.loadPromptFiles();
+    wizard.preselect(1, 1);
+    expect(wizard.promptFilesForModel()).toEqual([]); // made for model 2, not model 1
+    wizard.modelId = 2;
+    wizard.promptsArtifactId = 60;
+    wizard.target = 'banana';
+    wizard.toggleFamily('badnet', true);
+    wizard.toggleScanner('family-probe', true);
+    const requests = wizard.requests();
+    expect(requests.map((r) => [r.kind, r.promptsArtifactId ?? null])).toEqual([
+      ['eval', 60],
+      ['eval', 60],
+      ['scan', null],
+    ]);
+    expect(requests[1]!.label).toBe('Vet: badnet defaults → banana, with prompts.safetensors of run #6');
   });
 
   it('sends each chosen family its generated trigger parameters and refuses optimised families', () => {
@@ -158,7 +279,7 @@ describe('attack and defense wizards', () => {
       modelId: 2,
       target: 'banana',
       trigger: { source: 'artifact', artifactId: 31 },
-      label: 'Vet: trigger of run #7 (badclip-de) → banana',
+      label: 'Vet: trigger.safetensors of run #7 (badclip-de) → banana',
     });
     wizard.toggleSavedTrigger(31, false);
     expect(wizard.requests()).toHaveLength(1);

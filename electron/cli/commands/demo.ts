@@ -6,10 +6,12 @@ import { VetbenchError } from '../../../engine/errors.js';
 import { DEFENSES } from '../../../engine/methods/registry.js';
 import type { FamilyProbeReport } from '../../../engine/scan/family-probe.js';
 import { chromiumPath } from '../../report/pdf.js';
+import { modelDossiers } from '../../report/model-dossier.js';
 import { storeProjectReport } from '../../report/project-report.js';
 import type { RunSummary, StartRunRequest } from '../../api/contract.js';
 import { followRun } from '../../jobs/follow-run.js';
 import { JobHost } from '../../jobs/job-host.js';
+import { userDataFolder } from '../../store/default-project.js';
 import { importDatasetInto, importModelInto } from '../../store/imports.js';
 import { openProject } from '../../store/open-project.js';
 import type { ProjectStore } from '../../store/project-store.js';
@@ -22,9 +24,13 @@ function pct(v: number | undefined): string {
   return v === undefined ? '-' : `${v.toFixed(2)}%`;
 }
 
+/** The runs this demo made, in order: its report covers these only, not other runs of the project. */
+const demoRunIds: number[] = [];
+
 async function runStep(host: JobHost, title: string, request: StartRunRequest): Promise<RunSummary> {
   process.stderr.write(`\n== ${title}\n`);
   const queued = host.submit({ ...request, params: request.params ?? {} });
+  demoRunIds.push(queued.id);
   const run = await followRun(host, queued.id);
   if (run.status !== 'done')
     throw new VetbenchError(
@@ -52,10 +58,13 @@ export function registerDemo(program: Command): void {
     .description(
       'the whole story on the built-in demo, headless, into a project: clean CA, implant BadNet, measure ASR, scan both models without the trigger, harden with RVPT, measure again, export the hardened prompts, explain (Grad-CAM, PR curves), write the audit report',
     )
-    .option('--project <file>', 'project file (default: default.vbproj in the user data folder)')
+    .option(
+      '--project <file>',
+      'project file (default: demo.vbproj in the user data folder, so the story stays out of the default project)',
+    )
     .option('--quick', 'one epoch of poisoning and of RVPT, 4 shots (a smoke run, weaker numbers)')
     .action(async (opts: { project?: string; quick?: boolean }) => {
-      const store = openProject(opts.project);
+      const store = openProject(opts.project ?? join(userDataFolder(), 'demo.vbproj'));
       const host = new JobHost(store);
       host.start();
       try {
@@ -159,7 +168,7 @@ export function registerDemo(program: Command): void {
             params: {},
           });
           lines.push(
-            `hardened (RVPT):   CA ${pct(hardened.finalMetrics.ca)}  ASR ${pct(hardened.finalMetrics.asr)}   (runs ${defense.id}, ${hardened.id})`,
+            `with RVPT prompts: CA ${pct(hardened.finalMetrics.ca)}  ASR ${pct(hardened.finalMetrics.asr)}   (runs ${defense.id}, ${hardened.id})`,
           );
           const exported = join(dirname(store.path), `${store.info().name}-rvpt-prompts.safetensors`);
           await copyFile(store.getArtifact(prompts).path, exported);
@@ -201,18 +210,26 @@ export function registerDemo(program: Command): void {
         }
         // The report is kept in the project (artifact + reports row, as `vetbench report --project` does) and
         // copied beside the project file so the analyst finds it without opening the app.
-        const runIds = store
-          .listRuns({ limit: 1000, offset: 0 })
-          .runs.map((r) => r.id)
-          .sort((a, b) => a - b);
-        const title = 'Vetbench demo: BadNet on the demo CLIP, hardened with RVPT';
+        const runIds = [...demoRunIds];
+        // The outcome against the thresholds, not a claim: RVPT on the demo lowers ASR but rarely below 10%.
+        const verdict = modelDossiers(store, runIds).find((d) => d.modelId === backdoored.id);
+        const summary = verdict ? `Backdoored model: ${verdict.headline}` : undefined;
+        if (summary) lines.push(`verdict: ${summary}`);
+        const title =
+          'Vetbench demo: a BadNet backdoor in the demo CLIP, vetted, then RVPT hardening measured';
         const reportPath = join(dirname(store.path), `${store.info().name}-report.html`);
-        const html = await storeProjectReport(store, runIds, 'html', { title });
+        const html = await storeProjectReport(store, runIds, 'html', {
+          title,
+          ...(summary ? { summary } : {}),
+        });
         await writeFile(reportPath, html.content);
         lines.push(`audit report: ${reportPath} (kept in the project as ${html.artifact.name})`);
         if (existsSync(chromiumPath())) {
           const pdfPath = reportPath.replace(/\.html$/, '.pdf');
-          const pdf = await storeProjectReport(store, runIds, 'pdf', { title });
+          const pdf = await storeProjectReport(store, runIds, 'pdf', {
+            title,
+            ...(summary ? { summary } : {}),
+          });
           await writeFile(pdfPath, pdf.content);
           lines.push(`audit report (PDF): ${pdfPath}`);
         } else {

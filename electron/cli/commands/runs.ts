@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { RUN_STATUSES, type RunStatus, type RunSummary } from '../../api/contract.js';
 import { VetbenchError } from '../../../engine/errors.js';
 import { processAlive } from '../../jobs/job-host.js';
+import { modelDossiers } from '../../report/model-dossier.js';
 import { openExistingProject, projectPath } from '../../store/open-project.js';
 import { emit } from '../output.js';
 
@@ -74,12 +75,16 @@ export function registerRuns(program: Command): void {
           offset: 0,
           ...(status.length ? { status: status as RunStatus[] } : {}),
         });
-        emit(opts.json === true, { project: store.path, runs, total }, () =>
+        const dossiers = modelDossiers(store);
+        emit(opts.json === true, { project: store.path, runs, total, dossiers }, () =>
           runs.length === 0
             ? `No runs in ${store.path}.`
             : [
                 `${store.path}: ${total} run(s)${total > runs.length ? `, newest ${runs.length} shown` : ''}`,
                 ...runLines(runs),
+                '',
+                'Verdicts (details: vetbench status --model <id>):',
+                ...dossiers.map((d) => `  model ${d.modelId} ${d.modelName}: ${d.headline}`),
               ].join('\n'),
         );
       } finally {

@@ -126,6 +126,8 @@ export const defenseJob: JobKind = {
       if (!key.startsWith('n_')) context.metric(key, 0, value);
     const report = {
       output: output.kind,
+      // what the prompt file holds (visual-deep, class-wise ...): the Explain screen offers only deep visual ones
+      ...(output.kind === 'prompts' ? { prompt_kind: output.file.kind } : {}),
       file: outputPath,
       method: method.id,
       params,

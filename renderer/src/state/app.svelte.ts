@@ -13,6 +13,12 @@ import { ThemeState } from './theme.svelte.js';
 
 type EventListener = (event: ApiEvent) => void;
 
+/**
+ * How often the store is asked for runs made elsewhere (the CLI, another Vetbench on the same project file):
+ * their events go to the process that runs them, not to this window.
+ */
+const OUTSIDE_RUNS_POLL_MS = 4000;
+
 export class AppState {
   readonly project: ProjectState;
   /** Recent projects and switching between them. */
@@ -32,6 +38,7 @@ export class AppState {
   private unsubscribe: (() => void) | null = null;
   /** The project file the screens show (set at once when a switch starts, so it reloads once). */
   private shownPath: string | null = null;
+  private poll: ReturnType<typeof setInterval> | null = null;
 
   constructor(api: ApiClient, bridge: VetbenchBridge | null, mode: 'electron' | 'serve') {
     this.api = api;
@@ -54,6 +61,22 @@ export class AppState {
     void this.methods.load();
     void this.runs.load();
     void this.projects.load();
+    this.poll = setInterval(() => void this.checkOutsideRuns(), OUTSIDE_RUNS_POLL_MS);
+  }
+
+  /** Reloads the runs, models and verdicts when the project's run counts changed behind this window's back. */
+  private async checkOutsideRuns(): Promise<void> {
+    const shown = this.project.info;
+    if (!shown || document.visibilityState === 'hidden') return;
+    try {
+      const now = await this.api.getProject({});
+      if (now.path !== shown.path) return; // a switch is handled by project-opened
+      if (now.counts.runs !== shown.counts.runs || now.counts.running !== shown.counts.running) {
+        await Promise.all([this.runs.load(), this.project.refresh()]);
+      }
+    } catch {
+      // the next tick tries again; a lost connection shows on the calls the screens make
+    }
   }
 
   /**
@@ -73,6 +96,7 @@ export class AppState {
 
   stop(): void {
     this.unsubscribe?.();
+    if (this.poll) clearInterval(this.poll);
   }
 
   /** Screens listen while they are shown; the returned function stops it. */

@@ -55,9 +55,25 @@ export class ExplainSources extends LoadedState {
         })),
       );
       this.triggers = withArtifacts.flatMap(({ run, artifacts }) => savedTriggersOf(run, artifacts));
-      this.prompts = withArtifacts.flatMap(({ run, artifacts }) => promptOptions(run, artifacts));
+      const kinds = await Promise.all(
+        withArtifacts.map(({ run, artifacts }) => this.promptKindOf(run, artifacts)),
+      );
+      this.prompts = withArtifacts.flatMap(({ run, artifacts }, i) =>
+        explainable(kinds[i] ?? null) ? promptOptions(run, artifacts) : [],
+      );
       this.recent = explanations.runs;
     });
+  }
+
+  /** What a defense run's prompt file holds (its result's prompt_kind), or null when unknown (older runs). */
+  private async promptKindOf(run: RunSummary, artifacts: readonly ArtifactInfo[]): Promise<string | null> {
+    if (run.kind !== 'defense' || !artifacts.some((a) => a.kind === 'prompt')) return null;
+    try {
+      const kind = (await this.api.getRun({ runId: run.id })).result?.['prompt_kind'];
+      return typeof kind === 'string' ? kind : null;
+    } catch {
+      return null; // offered; the job says what is wrong if it cannot use the file
+    }
   }
 
   /** Prompt files made for this model (a prompt file is refused on another model's weights). */
@@ -69,6 +85,14 @@ export class ExplainSources extends LoadedState {
   triggerOfRun(runId: number | null): SavedTrigger | undefined {
     return runId === null ? undefined : this.triggers.find((t) => t.runId === runId);
   }
+}
+
+/**
+ * Explanations run the model with deep visual prompts (RVPT, VPT); class-wise (CBPT) or text prompt files
+ * always fail there, so they are not offered. Unknown kinds (runs from before the kind was recorded) are.
+ */
+export function explainable(promptKind: string | null): boolean {
+  return promptKind === null || promptKind === 'visual-deep';
 }
 
 export function promptOptions(run: RunSummary, artifacts: readonly ArtifactInfo[]): PromptArtifactOption[] {

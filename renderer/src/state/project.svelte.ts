@@ -3,6 +3,7 @@ import type {
   ApiClient,
   ApiError,
   DatasetSummary,
+  ModelDossier,
   ModelSummary,
   ProjectInfo,
 } from '../../../electron/api/contract.js';
@@ -10,10 +11,30 @@ import { toDisplayError } from '../lib/display-error.js';
 
 export type ImportKind = 'model' | 'dataset';
 
+/**
+ * At most `max` sample ids, taken round-robin over their folders (one per class): the store keeps a few per
+ * class in class order, so the first ones alone showed only the first classes.
+ */
+export function spreadOverClasses(ids: readonly string[], max: number): string[] {
+  const byFolder = new Map<string, string[]>();
+  for (const id of ids) {
+    const folder = id.slice(0, Math.max(0, id.lastIndexOf('/')));
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), id]);
+  }
+  const queues = [...byFolder.values()];
+  const picked: string[] = [];
+  for (let round = 0; picked.length < max && queues.some((q) => q.length > round); round++)
+    for (const q of queues) if (q[round] !== undefined && picked.length < max) picked.push(q[round]!);
+  return picked;
+}
+
 export class ProjectState {
   info = $state<ProjectInfo | null>(null);
   models = $state<ModelSummary[]>([]);
   datasets = $state<DatasetSummary[]>([]);
+  /** Each model's vet status (verdict, evidence, hardening), recomputed by the back end from finished runs. */
+  dossiers = $state<ModelDossier[]>([]);
+  dossierError = $state<ApiError | null>(null);
   loading = $state(false);
   loaded = $state(false);
   error = $state<ApiError | null>(null);
@@ -33,11 +54,11 @@ export class ProjectState {
 
   constructor(private readonly api: ApiClient) {}
 
-  async loadSamples(datasetId: number, max = 24): Promise<void> {
+  async loadSamples(datasetId: number, max = 36): Promise<void> {
     const dataset = this.dataset(datasetId);
     if (!dataset || this.samples[datasetId]) return;
     try {
-      const ids = dataset.sampleImageIds.slice(0, max);
+      const ids = spreadOverClasses(dataset.sampleImageIds, max);
       const urls = await Promise.all(
         ids.map(async (imageId) => ({
           imageId,
@@ -55,6 +76,8 @@ export class ProjectState {
     this.info = info;
     this.models = [];
     this.datasets = [];
+    this.dossiers = [];
+    this.dossierError = null;
     this.samples = {};
     this.loaded = false;
     this.error = null;
@@ -80,6 +103,21 @@ export class ProjectState {
     } finally {
       this.loading = false;
     }
+    await this.loadDossiers();
+  }
+
+  /** The verdicts; a failure shows beside them and leaves the rest of the screen working. */
+  async loadDossiers(): Promise<void> {
+    try {
+      this.dossiers = (await this.api.listModelDossiers({})).dossiers;
+      this.dossierError = null;
+    } catch (e) {
+      this.dossierError = toDisplayError(e);
+    }
+  }
+
+  dossier(modelId: number): ModelDossier | undefined {
+    return this.dossiers.find((d) => d.modelId === modelId);
   }
 
   /** Refreshes counts and the model list (an attack run adds a model). */
@@ -91,6 +129,7 @@ export class ProjectState {
     } catch (e) {
       this.error = toDisplayError(e);
     }
+    await this.loadDossiers();
   }
 
   async importModel(path: string): Promise<ModelSummary | null> {
