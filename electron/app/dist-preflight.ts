@@ -1,8 +1,8 @@
 /**
  * `npm run dist` checks this first: electron-builder packages the Electron binary that
  * `node node_modules/electron/install.js` fetched (electron-builder.yml `electronDist`), the one step that
- * needs the network, and its own rebuild tooling wants Node 22.12 or newer. Without either, packaging stops here
- * with one line saying what to do, instead of a download error or a stack deep inside electron-builder.
+ * needs the network. Without it, packaging stops here with one line saying what to do, instead of a download
+ * error or a stack deep inside electron-builder.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,23 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../../engine/paths.js';
 import { findElectronBinary } from './electron-binary.js';
 
-/** Oldest Node electron-builder's dependencies (@electron/rebuild) support. */
-const NODE_FOR_PACKAGING: readonly [number, number] = [22, 12];
-
 /** Why packaging cannot start here, or null when it can. */
 export function distBlocker(
   binary = findElectronBinary(),
-  nodeVersion = process.versions.node,
   electronDist = join(projectRoot(), 'node_modules', 'electron', 'dist'),
 ): string | null {
   if (!binary.found) return `${binary.reason}; packaging needs it`;
   if (!existsSync(electronDist)) {
     return `the Electron distribution folder node_modules/electron/dist is missing; run \`node node_modules/electron/install.js\` with internet access`;
-  }
-  const [major, minor] = nodeVersion.split('.').map(Number) as [number, number];
-  const [needMajor, needMinor] = NODE_FOR_PACKAGING;
-  if (major < needMajor || (major === needMajor && minor < needMinor)) {
-    return `packaging needs Node ${needMajor}.${needMinor} or newer (electron-builder's rebuild tooling), this is Node ${nodeVersion}`;
   }
   return null;
 }

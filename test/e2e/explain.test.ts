@@ -68,10 +68,10 @@ for (const { target, reason } of TARGETS)
       await page.getByRole('button', { name: 'Open the demo project' }).click();
       // The methods are generated from the job host's explain kind (listMethods), Grad-CAM first.
       const methods = page.locator('fieldset.methods input[name="explain-method"]');
-      await expect.poll(() => methods.count(), { timeout: 60_000 }).toBe(5);
+      await expect.poll(() => methods.count(), { timeout: 60_000 }).toBe(6);
       expect(
         await methods.evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value)),
-      ).toEqual(['gradcam', 'attention', 'rollout', 'embedding-map', 'pr']);
+      ).toEqual(['gradcam', 'attention', 'rollout', 'embedding-map', 'pr', 'logit-lens']);
       expect(await page.locator('input[name="explain-method"][value="gradcam"]').isChecked()).toBe(true);
       // The parameter form comes from Grad-CAM's ParamSpecs: a value out of range is refused in place.
       await page.locator('#explain-param-count').fill('0');

@@ -15,7 +15,7 @@ describe('explain job parameters', () => {
   it('declares the comparison parameters only for explainers that draw several models', () => {
     const methods = JOB_KINDS.flatMap((k) => k.methods()).filter((m) => m.kind === 'explain');
     expect(methods.map((m) => m.id).sort()).toEqual(EXPLAINERS.map((e) => e.id).sort());
-    expect([...COMPARING_EXPLAINERS].sort()).toEqual(['embedding-map', 'pr']);
+    expect([...COMPARING_EXPLAINERS].sort()).toEqual(['embedding-map', 'logit-lens', 'pr']);
     for (const method of methods) {
       const explainer = EXPLAINERS.find((e) => e.id === method.id)!;
       const keys = Object.keys(method.params);

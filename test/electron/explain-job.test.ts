@@ -17,7 +17,7 @@ describe('explain job kind', () => {
         .methods()
         .map((m) => m.id)
         .sort(),
-    ).toEqual(['attention', 'embedding-map', 'gradcam', 'pr', 'rollout']);
+    ).toEqual(['attention', 'embedding-map', 'gradcam', 'logit-lens', 'pr', 'rollout']);
     const folder = mkdtempSync(join(tmpdir(), 'vb-explain-job-'));
     const demo = await resolveDataset('demo');
     const spec: JobSpec = {

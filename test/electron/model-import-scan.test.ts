@@ -47,6 +47,8 @@ describe('importing a model scans the file first', () => {
       seed: 1,
       params: {},
     });
+    // The report counts finished runs only.
+    store.finishRun(runId, 'done', { attemptMs: 1 });
     const report = await reportInputFromStore(store, [runId]);
     expect(report.models[0]?.provenance?.['file scan']).toBe(model.architecture.fileScan?.summary);
     expect(report.models[0]?.architecture).toMatch(/^ViT-8 @ 32px/);
