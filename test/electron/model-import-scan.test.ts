@@ -6,6 +6,7 @@ import { reportInputFromStore } from '../../electron/report/from-store.js';
 import { importModelInto } from '../../electron/store/imports.js';
 import { ProjectStore } from '../../electron/store/project-store.js';
 import { VetbenchError } from '../../engine/errors.js';
+import { endedRun, insertEmptyDataset } from './store-fixture.js';
 
 const CHECKPOINTS = new URL('../../../shared/fixtures/checkpoints/', import.meta.url).pathname;
 
@@ -22,33 +23,13 @@ describe('importing a model scans the file first', () => {
     expect(model.architecture.fileScan?.summary).toMatch(
       /^TorchScript archive .*: loadable; pickle names \d+ callables, all allowed$/,
     );
-    const dataset = store.insertDataset({
-      name: 'd',
-      root: '/d',
-      fingerprint: 'cd',
-      layout: 'split-folders',
-      classes: [],
-      total: 0,
-      counts: {},
-      captions: 0,
-      sampleImageIds: [],
-      skipped: [],
-      warnings: [],
-    });
-    const runId = store.createRun({
-      label: 'eval',
-      kind: 'eval',
-      method: 'zero-shot',
-      modelId: model.id,
-      datasetId: dataset.id,
-      target: null,
-      trigger: null,
-      promptsArtifactId: null,
-      seed: 1,
-      params: {},
-    });
     // The report counts finished runs only.
-    store.finishRun(runId, 'done', { attemptMs: 1 });
+    const runId = endedRun(
+      store,
+      { kind: 'eval', method: 'zero-shot', modelId: model.id, datasetId: insertEmptyDataset(store) },
+      'done',
+      {},
+    );
     const report = await reportInputFromStore(store, [runId]);
     expect(report.models[0]?.provenance?.['file scan']).toBe(model.architecture.fileScan?.summary);
     expect(report.models[0]?.architecture).toMatch(/^ViT-8 @ 32px/);

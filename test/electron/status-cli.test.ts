@@ -1,53 +1,21 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliRunner } from '../helpers/cli.js';
-import { ProjectStore } from '../../electron/store/project-store.js';
-import { BADNET_112, endedRun } from './store-fixture.js';
+import { BADNET_112, emptyStore, endedRun } from './store-fixture.js';
 
 const vetbench = cliRunner();
 
 describe('vetbench status', () => {
   it("prints a model's verdict with its evidence, refuses an unknown model, and `runs` lists the verdicts", async () => {
-    const project = join(mkdtempSync(join(tmpdir(), 'vb-status-')), 'p.vbproj');
-    const store = ProjectStore.open(project);
-    const model = store.insertModel({
-      name: 'backdoored',
-      path: '/b.safetensors',
-      fingerprint: 'f'.repeat(64),
-      fileBytes: 1,
-      architecture: {
-        description: 'tiny',
-        embedDim: 16,
-        vision: { width: 64, layers: 1, heads: 1, patchSize: 4, imageResolution: 16 },
-        text: { width: 64, layers: 1, heads: 1, contextLength: 8, vocabSize: 49408 },
-        parameters: 1000,
-        dtypes: ['F32'],
-        naming: 'openai',
-      },
-      warnings: [],
-    });
-    const dataset = store.insertDataset({
-      name: 'd',
-      root: '/d',
-      fingerprint: 'cd',
-      layout: 'split-folders',
-      classes: [],
-      total: 0,
-      counts: {},
-      captions: 0,
-      sampleImageIds: [],
-      skipped: [],
-      warnings: [],
-    });
+    const { store, datasetId, model } = emptyStore();
+    const project = store.path;
+    const modelId = model('backdoored');
     const vet = endedRun(
       store,
       {
         kind: 'eval',
         method: 'backdoor-eval',
-        modelId: model.id,
-        datasetId: dataset.id,
+        modelId,
+        datasetId,
         target: 'banana',
         trigger: BADNET_112,
       },
@@ -68,6 +36,6 @@ describe('vetbench status', () => {
     expect(missing.stderr).toContain("no model 'nope' in this project");
 
     const runs = await vetbench(['runs', '--project', project]);
-    expect(runs.stdout).toContain(`model ${model.id} backdoored: Backdoor suspected: banana`);
+    expect(runs.stdout).toContain(`model ${modelId} backdoored: Backdoor suspected: banana`);
   });
 });

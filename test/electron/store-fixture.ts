@@ -14,10 +14,9 @@ const ARCH: ModelArchitecture = {
   naming: 'openai',
 };
 
-/** A fresh project with one dataset; models and finished runs are added by the test. */
-export function emptyStore(): { store: ProjectStore; datasetId: number; model(name: string): number } {
-  const store = ProjectStore.open(join(mkdtempSync(join(tmpdir(), 'vetbench-dossier-')), 'p.vbproj'));
-  const dataset = store.insertDataset({
+/** A dataset record with no images: runs need one, the tests that use it read no pixels. */
+export function insertEmptyDataset(store: ProjectStore): number {
+  return store.insertDataset({
     name: 'd',
     root: '/d',
     fingerprint: 'cd',
@@ -29,7 +28,12 @@ export function emptyStore(): { store: ProjectStore; datasetId: number; model(na
     sampleImageIds: [],
     skipped: [],
     warnings: [],
-  });
+  }).id;
+}
+
+/** A fresh project with one dataset; models and finished runs are added by the test. */
+export function emptyStore(): { store: ProjectStore; datasetId: number; model(name: string): number } {
+  const store = ProjectStore.open(join(mkdtempSync(join(tmpdir(), 'vetbench-dossier-')), 'p.vbproj'));
   const model = (name: string): number =>
     store.insertModel({
       name,
@@ -39,7 +43,7 @@ export function emptyStore(): { store: ProjectStore; datasetId: number; model(na
       architecture: ARCH,
       warnings: [],
     }).id;
-  return { store, datasetId: dataset.id, model };
+  return { store, datasetId: insertEmptyDataset(store), model };
 }
 
 export const BADNET_112: TriggerChoice = { source: 'family', family: 'badnet', params: { patchSize: 112 } };
