@@ -31,7 +31,10 @@ function executable(context) {
 }
 
 exports.default = async function afterPack(context) {
-  const fuses = { version: FuseVersion.V1, resetAdHocDarwinSignature: context.electronPlatformName === 'darwin' };
+  const fuses = {
+    version: FuseVersion.V1,
+    resetAdHocDarwinSignature: context.electronPlatformName === 'darwin',
+  };
   for (const [key, value] of Object.entries(settings)) {
     if (!(key in OPTION)) throw new Error(`build/electron-fuses.json: unknown fuse '${key}'`);
     fuses[OPTION[key]] = value;
