@@ -47,7 +47,8 @@ export function hsv(h: number, s: number, v: number): Rgb {
   return [r + m, g + m, b + m];
 }
 
-function jitter(rng: Rng, h: number, s: number, v: number, dh = 8): Rgb {
+/** A colour near (h, s, v), drawn from the rng (hue +-dh degrees, saturation and value a little). */
+export function jitter(rng: Rng, h: number, s: number, v: number, dh = 8): Rgb {
   return hsv(h + rng.range(-dh, dh), clamp01(s + rng.range(-0.12, 0.08)), clamp01(v + rng.range(-0.15, 0.1)));
 }
 
@@ -77,8 +78,13 @@ function heartPoints(): Point[] {
 }
 const HEART = heartPoints();
 
-const fill = (canvas: Canvas, pose: Pose, shape: (x: number, y: number) => boolean, color: Rgb): void =>
-  canvas.fill(posed(pose, shape), color, poseBounds(pose));
+/** Fills a shape given in a pose's unit frame. */
+export const fill = (
+  canvas: Canvas,
+  pose: Pose,
+  shape: (x: number, y: number) => boolean,
+  color: Rgb,
+): void => canvas.fill(posed(pose, shape), color, poseBounds(pose));
 
 export const DEMO_CLASSES: readonly DemoClass[] = [
   {

@@ -5,8 +5,6 @@ import {
   ellipse,
   minus,
   polygon,
-  posed,
-  poseBounds,
   union,
   type Canvas,
   type Inside,
@@ -14,7 +12,7 @@ import {
   type Pose,
   type Rgb,
 } from '../raster.js';
-import { DEMO_CLASSES, hsv, type DemoClass } from '../shapes.js';
+import { DEMO_CLASSES, fill, hsv, jitter, type DemoClass } from '../shapes.js';
 
 /**
  * The object concepts of the demo world (issue "A demo world..."): the 12 objects of the first demo plus 36
@@ -28,20 +26,9 @@ export interface Concept extends DemoClass {
 
 type Paint = readonly [word: string, h: number, s: number, v: number];
 
-function clamp01(v: number): number {
-  return Math.min(1, Math.max(0, v));
-}
-
-function jitter(rng: Rng, h: number, s: number, v: number, dh = 8): Rgb {
-  return hsv(h + rng.range(-dh, dh), clamp01(s + rng.range(-0.12, 0.08)), clamp01(v + rng.range(-0.15, 0.1)));
-}
-
 function shade(rng: Rng, paint: Paint): Rgb {
   return jitter(rng, paint[1], paint[2], paint[3]);
 }
-
-const fill = (canvas: Canvas, pose: Pose, shape: Inside, color: Rgb): void =>
-  canvas.fill(posed(pose, shape), color, poseBounds(pose));
 
 const RED: Paint = ['red', 0, 0.85, 0.85];
 const BLUE: Paint = ['blue', 220, 0.8, 0.8];
