@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clipLogits, encodeImage, encodeText, type TextInput } from '../../engine/clip/clip-forward.js';
+import { clipLogits, encodeText, type TextInput } from '../../engine/clip/clip-forward.js';
 import { loadClipWeights } from '../../engine/clip/load-weights.js';
 import type { ClipWeights } from '../../engine/clip/weights.js';
 import { rvptObjective } from '../../engine/defenses/rvpt/rvpt-objective.js';
@@ -13,6 +13,7 @@ import { TfjsTrainer } from '../../engine/train/tfjs-trainer.js';
 import type { HostTensor } from '../../engine/tensor/host-tensor.js';
 import { fixtureArray, fixtureText, pickRows } from '../helpers/fixture.js';
 import { expectClose, FIXTURE_DIR, relativeError } from '../helpers/compare.js';
+import { logit0PixelObjective } from '../helpers/logit0-objective.js';
 
 const expected = JSON.parse(readFileSync(`${FIXTURE_DIR}expected.json`, 'utf8')) as {
   rvpt: { D: number; alpha: number; labels: number[]; text_rows: number[]; loss: number };
@@ -33,27 +34,7 @@ describe('CLIP gradients through the training-step API equal PyTorch on both exe
     ctxText = await textInput('ctx_input_ids');
   });
 
-  const pixelObjective = (): Objective => ({
-    name: 'logit0',
-    build<T>({
-      ops,
-      clip,
-      vars,
-    }: {
-      ops: TensorOps<T>;
-      clip: import('../../engine/clip/clip-forward.js').ClipGraph<T> | null;
-      vars: Readonly<Record<string, T>>;
-    }): ObjectiveOutput<T> {
-      const logits = clipLogits(
-        ops,
-        encodeImage(clip!, vars.pixels!).embeds,
-        encodeText(clip!, text),
-        weights.logitScale,
-      );
-      const [n] = ops.shape(logits) as [number];
-      return { loss: ops.sum(ops.slice(logits, [0, 0], [n, 1]), [0, 1]) };
-    },
-  });
+  const pixelObjective = (): Objective => logit0PixelObjective(text, weights.logitScale);
   const contextObjective = (): Objective => ({
     name: 'ctx',
     build<T>({

@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clipLogits,
-  encodeImage,
-  encodeText,
-  type ClipGraph,
-  type TextInput,
-} from '../../../engine/clip/clip-forward.js';
+import type { TextInput } from '../../../engine/clip/clip-forward.js';
 import { RESNET_ENCODE_OUTPUTS } from '../../../engine/clip/encode-program.js';
 import { loadClipWeights } from '../../../engine/clip/load-weights.js';
 import { OnnxClip } from '../../../engine/clip/onnx-clip.js';
@@ -16,11 +10,11 @@ import type { ClipWeights } from '../../../engine/clip/weights.js';
 import { initTfBackend } from '../../../engine/tensor/backend.js';
 import type { HostTensor } from '../../../engine/tensor/host-tensor.js';
 import { readNpyFloat32, readNpyInt32 } from '../../../engine/tensor/npy.js';
-import type { TensorOps } from '../../../engine/tensor/ops.js';
-import type { Objective, ObjectiveOutput, TrainingExecutor } from '../../../engine/train/objective.js';
+import type { Objective, TrainingExecutor } from '../../../engine/train/objective.js';
 import { OnnxTrainer } from '../../../engine/train/onnx-trainer.js';
 import { TfjsTrainer } from '../../../engine/train/tfjs-trainer.js';
 import { expectClose } from '../../helpers/compare.js';
+import { logit0PixelObjective } from '../../helpers/logit0-objective.js';
 
 const RN_DIR = new URL('../../../../shared/fixtures/clip-tiny-rn/', import.meta.url).pathname;
 const CHECKPOINT = new URL('../../../../shared/fixtures/checkpoints/clip-tiny-rn.pt', import.meta.url)
@@ -88,27 +82,7 @@ describe('ResNet CLIP (OpenAI ModifiedResNet) equals PyTorch', () => {
     });
   });
 
-  const pixelObjective = (ids: TextInput): Objective => ({
-    name: 'logit0',
-    build<T>({
-      ops,
-      clip,
-      vars,
-    }: {
-      ops: TensorOps<T>;
-      clip: ClipGraph<T> | null;
-      vars: Readonly<Record<string, T>>;
-    }): ObjectiveOutput<T> {
-      const logits = clipLogits(
-        ops,
-        encodeImage(clip!, vars.pixels!).embeds,
-        encodeText(clip!, ids),
-        weights.logitScale,
-      );
-      const [n] = ops.shape(logits) as [number];
-      return { loss: ops.sum(ops.slice(logits, [0, 0], [n, 1]), [0, 1]) };
-    },
-  });
+  const pixelObjective = (ids: TextInput): Objective => logit0PixelObjective(ids, weights.logitScale);
   const executors: [string, (o: Objective) => TrainingExecutor][] = [
     ['onnxruntime', (o) => new OnnxTrainer(o, weights)],
     ['tfjs-wasm', (o) => new TfjsTrainer(o, weights)],
