@@ -55,7 +55,7 @@ const { rvptObjective } = await load('engine/defenses/rvpt/rvpt-objective.js');
 const { rvptCachedObjective, computeFrozenFeatures } = await load(
   'engine/defenses/rvpt/rvpt-frozen-cache.js',
 );
-const { gatherRows } = await load('engine/defenses/prompt-tuning.js');
+const { gatherRows } = await load('engine/tensor/host-tensor.js');
 const { cbptDefense } = await load('engine/defenses/cbpt/cbpt.js');
 const { resolveParams } = await load('engine/methods/params.js');
 const { OnnxTrainer } = await load('engine/train/onnx-trainer.js');

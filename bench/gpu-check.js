@@ -247,7 +247,7 @@ async function runChild() {
       JOB.batch,
     );
     job.precompute_ms = performance.now() - t0;
-    const { gatherRows } = await load('defenses/prompt-tuning.js');
+    const { gatherRows } = await load('tensor/host-tensor.js');
     const firstBatch = Array.from({ length: JOB.batch }, (_, i) => i);
     const frozen = {
       prefix: gatherRows(allFrozen.prefix, firstBatch),

@@ -85,10 +85,6 @@ export async function fixedTextHead(
   }
 }
 
-// The prompt-tuning defenses take these from here: one definition each, in the tensor module.
-export { gatherRows } from '../tensor/host-tensor.js';
-export { oneHot } from '../tensor/ops.js';
-
 export function cancelled(method: string): VetbenchError {
   return new VetbenchError(
     'cancelled',

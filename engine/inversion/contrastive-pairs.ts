@@ -80,5 +80,3 @@ export function farthestPositives(
     return best;
   });
 }
-
-export { gatherRows } from '../tensor/host-tensor.js';

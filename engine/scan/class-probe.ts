@@ -1,9 +1,9 @@
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { classify, type ZeroShotHead } from '../clip/zero-shot.js';
 import type { ImageLoader } from '../datasets/image-loader.js';
-import { farthestPositives, gatherRows } from '../inversion/contrastive-pairs.js';
+import { farthestPositives } from '../inversion/contrastive-pairs.js';
 import { embedPixels01, type EmbeddedSample } from '../inversion/image-embeddings.js';
-import type { HostTensor } from '../tensor/host-tensor.js';
+import { gatherRows, type HostTensor } from '../tensor/host-tensor.js';
 import type { InversionChunk } from './universal-inversion.js';
 
 /**

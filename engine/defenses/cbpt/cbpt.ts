@@ -4,7 +4,7 @@ import { DEFAULT_CACHE_BYTES, ImageLoader } from '../../datasets/image-loader.js
 import { sampleFewShot } from '../../datasets/sampler.js';
 import { VetbenchError } from '../../errors.js';
 import { bool, num, str, type ParamSpecs, type ParamValues } from '../../methods/params.js';
-import type { HostTensor } from '../../tensor/host-tensor.js';
+import { gatherRows, type HostTensor } from '../../tensor/host-tensor.js';
 import { oneHot } from '../../tensor/ops.js';
 import { createTrainer } from '../../train/create-trainer.js';
 import { Sgd } from '../../train/optimizers.js';
@@ -14,12 +14,7 @@ import type { DefenseContext, DefenseMethod, DefenseResult } from '../defense.js
 import { defenseEncoder } from '../defense-encoder.js';
 import { loadCbptCheckpoint, saveCbptCheckpoint } from './cbpt-checkpoint.js';
 import { classPromptInput, classTextEmbeddings, initialClassWiseContext } from './class-wise-context.js';
-import {
-  farthestPositives,
-  gatherRows,
-  nearestClasses,
-  pseudoTargets,
-} from '../../inversion/contrastive-pairs.js';
+import { farthestPositives, nearestClasses, pseudoTargets } from '../../inversion/contrastive-pairs.js';
 import { addPerturbation, embedPixels01, embedSample } from '../../inversion/image-embeddings.js';
 import { RADIUS_MODES, type RadiusMode } from '../../inversion/projection.js';
 import { cbptPromptObjective } from './prompt-objective.js';

@@ -5,7 +5,8 @@ import { deriveSeed } from '../../datasets/derive-seed.js';
 import { VetbenchError } from '../../errors.js';
 import { normalizePixels } from '../../image/preprocess.js';
 import { bool, num, resolveParams, str, type ParamSpecs, type ParamValues } from '../../methods/params.js';
-import type { HostTensor } from '../../tensor/host-tensor.js';
+import { gatherRows, type HostTensor } from '../../tensor/host-tensor.js';
+import { oneHot } from '../../tensor/ops.js';
 import { createTrainer } from '../../train/create-trainer.js';
 import { Sgd } from '../../train/optimizers.js';
 import { warmupCosine } from '../../train/schedules.js';
@@ -15,10 +16,8 @@ import { randomResizedCropFlipInPlace } from '../prompt-tuning-augment.js';
 import {
   cancelled,
   fixedTextHead,
-  gatherRows,
   loadFewShot,
   loadPromptTuningCheckpoint,
-  oneHot,
   savePromptTuningCheckpoint,
 } from '../prompt-tuning.js';
 import {
