@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'renderer/dist/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'renderer/dist/', '.vetbench-cache/', 'release/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
